@@ -1,0 +1,5 @@
+"""``python -m siteselect``."""
+
+from siteselect.cli import main
+
+main()

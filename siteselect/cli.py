@@ -1,0 +1,210 @@
+"""The ``siteselect`` command line (the console belongs here, nowhere else).
+
+Errors a user can fix print ONE line, ``error: <what, where, how to fix>``, on
+stderr and exit with code 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from siteselect import __version__
+from siteselect._errors import SiteSelectError
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+
+class ConsoleReporter:
+    """Shows each pipeline step with a spinner and its time."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        if self.quiet:
+            yield
+            return
+        start = time.perf_counter()
+        with stderr.status(f"{name}..."):
+            yield
+        stderr.print(f"[green]✓[/] {name} [dim]({time.perf_counter() - start:.1f} s)[/]")
+
+
+def _setup_logging(verbose: int, quiet: bool, debug: bool) -> None:
+    level = logging.WARNING
+    if verbose == 1:
+        level = logging.INFO
+    if verbose >= 2 or debug:
+        level = logging.DEBUG
+    if quiet:
+        level = logging.ERROR
+    handler = RichHandler(console=stderr, show_path=debug, show_time=False, markup=False)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
+    logging.getLogger("siteselect").setLevel(level)
+
+
+def _handle_errors(command: F) -> F:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = click.get_current_context().obj.get("debug", False)
+        try:
+            return command(*args, **kwargs)
+        except SiteSelectError as exc:
+            if debug:
+                for message in getattr(exc, "all_messages", [])[1:]:
+                    stderr.print(f"error: {message}", markup=False, highlight=False)
+                raise
+            stderr.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            sys.exit(EXIT_USER_ERROR)
+        except KeyboardInterrupt:
+            stderr.print("interrupted; no output was written", markup=False)
+            sys.exit(130)
+        except Exception as exc:
+            if debug:
+                raise
+            stderr.print(
+                f"error: internal error: {type(exc).__name__}: {exc} "
+                "(rerun with --debug for the traceback and please report it)",
+                markup=False, highlight=False, soft_wrap=True,
+            )
+            sys.exit(EXIT_INTERNAL_ERROR)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="siteselect")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug logs).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
+    """Score candidate sites (parcels) for a new hospital against weighted GIS criteria."""
+    ctx.ensure_object(dict)
+    ctx.obj.update(debug=debug, quiet=quiet)
+    _setup_logging(verbose, quiet, debug)
+
+
+def _top_table(result: Any) -> Table:
+    table = Table(title=f"Top {result.top_n}: {result.title}", title_justify="left")
+    table.add_column("rank", justify="right")
+    table.add_column("candidate")
+    table.add_column("score", justify="right")
+    table.add_column("acres", justify="right")
+    for criterion in result.criteria:
+        table.add_column(criterion.name, justify="right")
+    for _, row in result.top().iterrows():
+        cells = [str(row["rank"]), str(row["candidate_id"]), f"{row['total_score']:.3f}",
+                 f"{row['area_acres']:.1f}"]
+        cells += [f"{row[f'contrib_{c.name}']:.3f}" for c in result.criteria]
+        table.add_row(*cells)
+    return table
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default: the config's outputs.dir).")
+@click.pass_context
+@_handle_errors
+def run(ctx: click.Context, config: Path, out_dir: Path | None) -> None:
+    """Score, rank and write sites.gpkg, sites.csv, map.html and run.json."""
+    from siteselect.config import load_config
+    from siteselect.outputs import write_outputs
+    from siteselect.pipeline import run as run_pipeline
+
+    quiet = ctx.obj["quiet"]
+    loaded = load_config(config)
+    target = out_dir or loaded.outputs.dir
+    assert target is not None
+    result = run_pipeline(loaded, ConsoleReporter(quiet))
+    reporter = ConsoleReporter(quiet)
+    with reporter.step("write outputs"):
+        files = write_outputs(result, target)
+    if not quiet:
+        counts = result.manifest["counts"]
+        stdout.print(_top_table(result))
+        stdout.print(
+            f"{counts['candidates']} candidates, {counts['excluded']} excluded, "
+            f"{counts['ranked']} ranked"
+        )
+        for path in files:
+            stdout.print(f"wrote {path}", highlight=False)
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+@_handle_errors
+def validate(ctx: click.Context, config: Path) -> None:
+    """Check the config and open every layer (CRS present, not empty)."""
+    from siteselect.config import load_config
+    from siteselect.layers import probe_layer
+    from siteselect.network.osm import read_graph_file
+
+    loaded = load_config(config)
+    table = Table(title=f"{config}: valid", title_justify="left")
+    for column in ("layer", "kind", "features/bands", "CRS", "detail"):
+        table.add_column(column)
+    for name, spec in loaded.all_layer_specs().items():
+        info = probe_layer(spec, name)
+        table.add_row(name, info.kind, str(info.count), info.crs, info.detail)
+    if loaded.network is not None:
+        graph = read_graph_file(loaded.network.source)
+        table.add_row("network", "roads", f"{graph.number_of_edges()} edges", "EPSG:4326",
+                      loaded.network.source.name)
+    if not ctx.obj["quiet"]:
+        stdout.print(table)
+
+
+@cli.command()
+@_handle_errors
+def schema() -> None:
+    """Print the JSON schema of the config file."""
+    from siteselect.config import config_schema
+
+    click.echo(json.dumps(config_schema(), indent=2))
+
+
+@cli.command("demo-data")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("layers/demo"), show_default=True, help="Folder to write.")
+@click.pass_context
+@_handle_errors
+def demo_data(ctx: click.Context, out_dir: Path) -> None:
+    """Generate the embedded San Diego-modelled demo region (deterministic)."""
+    from siteselect.demo import generate
+
+    with ConsoleReporter(ctx.obj["quiet"]).step("generate demo region"):
+        files = generate(out_dir)
+    if not ctx.obj["quiet"]:
+        for path in files:
+            stdout.print(f"wrote {path}", highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(obj={})
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,284 @@
+"""The YAML configuration: pydantic models, loading, and errors with line numbers.
+
+``load_config(path)`` reads the YAML with ``yaml.safe_load``, validates it
+against :class:`Config` (every model forbids unknown keys), resolves every file
+path relative to the config file, and checks cross-references (a criterion's
+``layer`` must name an entry of ``layers:``). Any problem raises
+:class:`~siteselect._errors.ConfigError` with a one-line message such as::
+
+    configs/demo.yaml:14: criteria.seismic.weight: must be >= 0
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+
+from siteselect import criteria as _criteria  # noqa: F401  (registers every kind)
+from siteselect._config_errors import first_error
+from siteselect._errors import ConfigError
+from siteselect._yaml import PathKey, YamlDocument, load_yaml
+from siteselect.criteria.base import REGISTRY, KindSpec
+
+logger = logging.getLogger(__name__)
+
+
+def _resolve_path(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    value = value.expanduser()
+    if base is not None and not value.is_absolute():
+        value = Path(base) / value
+    return Path(value)
+
+
+ResolvedPath = Annotated[Path, AfterValidator(_resolve_path)]
+"""A path, made absolute relative to the config file's folder."""
+
+AttributeFilter = dict[str, str | int | float | bool | list[str | int | float | bool]]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LayerSpec(_Model):
+    """One input layer: a vector file (any pyogrio format) or a raster (GeoTIFF...).
+
+    A plain string in the YAML is shorthand for ``{source: <string>}``.
+    """
+
+    source: ResolvedPath = Field(description="File path, relative to the config file.")
+    layer: str | None = Field(default=None, description="Layer inside a multi-layer file (gpkg).")
+    crs: str | None = Field(
+        default=None,
+        description="CRS of a file that has none (CSV coordinates default to EPSG:4326).",
+    )
+    x: str | None = Field(default=None, description="CSV: longitude/x column.")
+    y: str | None = Field(default=None, description="CSV: latitude/y column.")
+    units: str | None = Field(default=None, description="Raster: unit of the values (e.g. g).")
+    band: int = Field(default=1, ge=1, description="Raster: 1-based band index.")
+    name_column: str | None = Field(
+        default=None, description="Column naming features in reasons and tooltips."
+    )
+    where: AttributeFilter | None = Field(
+        default=None,
+        description="Keep features whose column equals the value (or one of the listed values).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"source": data} if isinstance(data, str) else data
+
+    @property
+    def is_raster(self) -> bool:
+        """Whether the source is a raster file (by extension)."""
+        return self.source.suffix.lower() in RASTER_SUFFIXES
+
+
+RASTER_SUFFIXES = frozenset({".tif", ".tiff", ".vrt", ".img", ".asc", ".nc", ".jp2"})
+
+
+class CandidatesSpec(LayerSpec):
+    """The candidate sites: polygons (parcels) or points, with filters."""
+
+    id: str | None = Field(
+        default=None, description="Unique id column; default: row numbers C000001..."
+    )
+    min_area_acres: float | None = Field(default=None, ge=0, description="Drop smaller parcels.")
+    max_area_acres: float | None = Field(default=None, gt=0, description="Drop larger parcels.")
+
+
+class NetworkSpec(_Model):
+    """The road network: an OSM file (.osm, .osm.bz2, .osm.pbf) or GraphML."""
+
+    source: ResolvedPath = Field(description="OSM XML / PBF / GraphML file.")
+    speeds_kmh: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="Default speed per OSM highway class where maxspeed is missing.",
+    )
+    connector_speed_kmh: float = Field(
+        default=20.0, gt=0, description="Speed from a candidate to its nearest road node."
+    )
+    max_snap_m: float = Field(
+        default=1000.0, gt=0, description="Candidates farther than this from a road are flagged."
+    )
+
+
+class OutputsSpec(_Model):
+    """Where and what to write."""
+
+    dir: ResolvedPath | None = Field(
+        default=None, description="Output folder; default outputs/<config name> beside configs/."
+    )
+    top_n: int = Field(default=10, ge=1, description="Number of top sites on the map.")
+    context_layers: list[str] = Field(
+        default_factory=list, description="Layers drawn on the map as context (coastline...)."
+    )
+
+
+def _kind_union() -> Any:
+    classes = tuple(handler.spec_class for handler in REGISTRY.values())
+    return Annotated[classes[0] if len(classes) == 1 else _union(classes), Field(discriminator="kind")]
+
+
+def _union(classes: tuple[type, ...]) -> Any:
+    union: Any = classes[0]
+    for cls in classes[1:]:
+        union = union | cls
+    return union
+
+
+AnyKind = _kind_union()
+
+
+class Config(_Model):
+    """A complete scoring run."""
+
+    name: str = Field(description="Title of the study, shown on the map and report.")
+    crs: str = Field(
+        default="auto",
+        description='Working projected CRS ("EPSG:32611"); "auto" picks the local UTM zone.',
+    )
+    study_area: LayerSpec | None = Field(
+        default=None, description="Polygon(s) bounding the study; default: the candidates' extent."
+    )
+    candidates: CandidatesSpec
+    network: NetworkSpec | None = None
+    layers: dict[str, LayerSpec] = Field(default_factory=dict)
+    constraints: dict[str, AnyKind] = Field(default_factory=dict)
+    criteria: dict[str, AnyKind] = Field(min_length=1)
+    aggregation: Literal["weighted_sum"] = "weighted_sum"
+    outputs: OutputsSpec = Field(default_factory=OutputsSpec)
+
+    # set by load_config, not part of the YAML
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    def all_layer_specs(self) -> dict[str, LayerSpec]:
+        """Every layer the run opens, keyed by a readable name."""
+        specs: dict[str, LayerSpec] = {"candidates": self.candidates}
+        if self.study_area is not None:
+            specs["study_area"] = self.study_area
+        specs.update({f"layers.{k}": v for k, v in self.layers.items()})
+        return specs
+
+
+def _check_references(config: Config, doc: YamlDocument) -> None:
+    """Cross-field checks pydantic cannot express with a useful location."""
+    for section in ("criteria", "constraints"):
+        entries: dict[str, KindSpec] = getattr(config, section)
+        for name, spec in entries.items():
+            loc: PathKey = (section, name)
+            for layer in spec.layer_names():
+                if layer not in config.layers:
+                    known = ", ".join(sorted(config.layers)) or "none defined"
+                    raise doc.error(
+                        (*loc, "layer"),
+                        f"unknown layer {layer!r}; add it under 'layers:' (known: {known})",
+                    )
+            if spec.uses_network() and config.network is None:
+                raise doc.error(
+                    (*loc, "kind"), "needs a road network: add a 'network:' section"
+                )
+            if section == "criteria":
+                if spec.weight is None:
+                    raise doc.error(loc, "missing 'weight' (a number >= 0)")
+                if spec.transform is None:
+                    raise doc.error(loc, "missing 'transform' (e.g. {fn: linear, best: .., worst: ..})")
+            else:
+                if spec.bounds() == (None, None):
+                    fields = " or ".join(spec.bound_fields) or "a bound"
+                    raise doc.error(loc, f"a constraint needs {fields}")
+                for extra in ("weight", "transform"):
+                    if getattr(spec, extra) is not None:
+                        raise doc.error(
+                            (*loc, extra), f"'{extra}' belongs under criteria, not constraints"
+                        )
+    for index, layer in enumerate(config.outputs.context_layers):
+        if layer not in config.layers:
+            raise doc.error(("outputs", "context_layers", index), f"unknown layer {layer!r}")
+    if config.criteria and all((s.weight or 0) == 0 for s in config.criteria.values()):
+        raise doc.error(("criteria",), "all weights are 0; give at least one criterion a weight > 0")
+
+
+def _check_files(config: Config, doc: YamlDocument) -> None:
+    """Every referenced input file must exist."""
+    checks: list[tuple[PathKey, Path]] = [(("candidates", "source"), config.candidates.source)]
+    if config.study_area is not None:
+        checks.append((("study_area", "source"), config.study_area.source))
+    if config.network is not None:
+        checks.append((("network", "source"), config.network.source))
+    checks += [(("layers", k, "source"), v.source) for k, v in config.layers.items()]
+    for loc, path in checks:
+        if not path.exists():
+            raise doc.error(
+                loc, f"file not found: {path} (paths are relative to the config file)"
+            )
+
+
+def load_config(path: str | Path, *, check_files: bool = True) -> Config:
+    """Load, validate and resolve a YAML config.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+    check_files : bool
+        Also check that every referenced input file exists.
+
+    Returns
+    -------
+    Config
+        With every path absolute.
+
+    Raises
+    ------
+    ConfigError
+        One-line message ``file:line: field.path: problem``.
+    """
+    path = Path(path)
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "expected a mapping of settings at the top level")
+    context = {"base_dir": path.resolve().parent}
+    try:
+        config = Config.model_validate(doc.data, context=context)
+    except ValidationError as exc:
+        raise first_error(exc, doc, Config) from None
+    config.source_path = path.resolve()
+    if config.outputs.dir is None:
+        config.outputs.dir = _default_output_dir(path)
+    _check_references(config, doc)
+    if check_files:
+        _check_files(config, doc)
+    logger.debug("loaded config %s (%d criteria, %d constraints)", path, len(config.criteria),
+                 len(config.constraints))
+    return config
+
+
+def _default_output_dir(config_path: Path) -> Path:
+    folder = config_path.resolve().parent
+    root = folder.parent if folder.name == "configs" else folder
+    return root / "outputs" / config_path.stem
+
+
+def config_schema() -> dict[str, Any]:
+    """JSON schema of the config file (what ``siteselect schema`` prints)."""
+    schema = Config.model_json_schema(mode="validation")
+    schema.get("properties", {}).pop("source_path", None)
+    schema["title"] = "siteselect configuration"
+    return schema
+
+
+__all__ = ["Config", "ConfigError", "LayerSpec", "config_schema", "load_config"]

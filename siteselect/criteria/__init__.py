@@ -1,0 +1,17 @@
+"""Criterion kinds, registered by name (see :mod:`siteselect.criteria.base`)."""
+
+from siteselect.criteria import accessibility, distance, network_time, raster_zonal, zones
+from siteselect.criteria.base import REGISTRY, KindHandler, KindSpec, Measurement, register
+
+__all__ = [
+    "REGISTRY",
+    "KindHandler",
+    "KindSpec",
+    "Measurement",
+    "accessibility",
+    "distance",
+    "network_time",
+    "raster_zonal",
+    "register",
+    "zones",
+]

@@ -1,0 +1,130 @@
+"""What every criterion kind shares: its config model, its result, the registry.
+
+A *kind* (``network_time``, ``distance``...) is one measurement of the
+candidates. The same kind serves two roles in a config:
+
+* under ``criteria:`` it needs a ``weight`` and a ``transform`` and contributes
+  to the score;
+* under ``constraints:`` it needs at least one bound (``min_m``, ``max_minutes``...)
+  and excludes the candidates outside the bounds, with a reason.
+
+A kind is added by writing a module with a :class:`KindSpec` subclass and a
+``measure(spec, study) -> Measurement`` function decorated with
+:func:`register`; :mod:`siteselect.config` picks it up automatically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from siteselect.results import Overlay
+from siteselect.transforms import Transform
+
+if TYPE_CHECKING:
+    from siteselect.study import Study
+
+
+class KindSpec(BaseModel):
+    """Fields common to every criterion or constraint entry.
+
+    Subclasses add their own parameters, declare ``kind`` as a ``Literal`` and
+    override :meth:`bounds` when they support constraint bounds.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    weight: float | None = Field(
+        default=None, ge=0, description="Relative importance (criteria only); >= 0."
+    )
+    transform: Transform | None = Field(
+        default=None, description="Value function mapping the raw value to [0, 1] (criteria only)."
+    )
+    label: str | None = Field(default=None, description="Human label for maps and reports.")
+
+    bound_fields: ClassVar[tuple[str, ...]] = ()
+    """Names of the fields that act as constraint bounds (lower, upper)."""
+
+    def bounds(self) -> tuple[float | None, float | None]:
+        """Return (lower, upper) bounds in the raw unit; None where unbounded."""
+        return (None, None)
+
+    def layer_names(self) -> list[str]:
+        """Names of the ``layers:`` entries this spec reads."""
+        name = getattr(self, "layer", None)
+        return [name] if isinstance(name, str) else []
+
+    def uses_network(self) -> bool:
+        """Whether evaluating this spec needs the road network."""
+        return False
+
+
+@dataclass
+class Measurement:
+    """Raw values of one kind for every candidate, with what explains them.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        float64, one per candidate, in the candidates' order; NaN = no value.
+    unit : str
+        Unit of ``values`` (``min``, ``m``, ``g``, ``%``, ``people``).
+    label : str
+        What ``values`` measures, for humans.
+    feature : numpy.ndarray or None
+        Per candidate, the name of the feature that determined the value (the
+        nearest fault, the zone entered), used in exclusion reasons.
+    extra_columns : dict
+        More per-candidate columns to carry into the outputs (e.g. snap distance).
+    missing_reason : str
+        Why a value can be NaN, for the exclusion reason of such candidates.
+    overlays : list of Overlay
+        Layers worth drawing on the map (zones, facilities).
+    """
+
+    values: np.ndarray
+    unit: str
+    label: str
+    feature: np.ndarray | None = None
+    extra_columns: dict[str, np.ndarray] = field(default_factory=dict)
+    missing_reason: str = "no value"
+    overlays: list[Overlay] = field(default_factory=list)
+
+
+MeasureFn = Callable[[Any, "Study"], Measurement]
+
+
+@dataclass(frozen=True)
+class KindHandler:
+    """A registered kind: its config model and its measuring function."""
+
+    name: str
+    spec_class: type[KindSpec]
+    measure: MeasureFn
+
+
+REGISTRY: dict[str, KindHandler] = {}
+
+
+def register(spec_class: type[KindSpec]) -> Callable[[MeasureFn], MeasureFn]:
+    """Register ``measure`` as the implementation of ``spec_class``'s kind.
+
+    The kind name is the single value of the spec's ``kind`` Literal.
+    """
+    annotation = spec_class.model_fields["kind"].annotation
+    (name,) = getattr(annotation, "__args__", (None,))
+    if not isinstance(name, str):
+        raise TypeError(f"{spec_class.__name__}.kind must be a Literal of one string")
+
+    def decorator(measure: MeasureFn) -> MeasureFn:
+        if name in REGISTRY:
+            raise ValueError(f"criterion kind {name!r} registered twice")
+        REGISTRY[name] = KindHandler(name=name, spec_class=spec_class, measure=measure)
+        return measure
+
+    return decorator

@@ -1,0 +1,129 @@
+"""Coordinate reference systems and units.
+
+Every distance and area in siteselect is computed in one projected, metric
+*working CRS*: the config's ``crs``, or the UTM zone of the study area's centre
+(pyproj's UTM query, WGS 84 datum). Layers are reprojected to it on load, with
+a log line saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import pyproj
+from pyproj.aoi import AreaOfInterest
+from pyproj.database import query_utm_crs_info
+
+from siteselect._errors import ConfigError, LayerError
+
+logger = logging.getLogger(__name__)
+
+M_PER_FT = 0.3048
+"""International foot in metres (FAA heights use the international foot)."""
+M2_PER_ACRE = 4046.8564224
+M2_PER_HECTARE = 10_000.0
+SECONDS_PER_MINUTE = 60.0
+
+
+def feet_to_m(feet: float) -> float:
+    """Convert international feet to metres.
+
+    >>> feet_to_m(100.0)
+    30.48
+    """
+    return feet * M_PER_FT
+
+
+def m_to_feet(metres: float) -> float:
+    """Convert metres to international feet.
+
+    >>> round(m_to_feet(30.48), 6)
+    100.0
+    """
+    return metres / M_PER_FT
+
+
+def m2_to_acres(square_metres: float) -> float:
+    """Convert square metres to acres.
+
+    >>> round(m2_to_acres(40468.564224), 6)
+    10.0
+    """
+    return square_metres / M2_PER_ACRE
+
+
+def kmh_to_m_per_s(kmh: float) -> float:
+    """Convert km/h to m/s.
+
+    >>> kmh_to_m_per_s(36.0)
+    10.0
+    """
+    return kmh / 3.6
+
+
+def utm_crs_for(lon: float, lat: float) -> pyproj.CRS:
+    """The WGS 84 UTM zone containing (lon, lat), as a pyproj CRS.
+
+    >>> utm_crs_for(-117.16, 32.72).to_epsg()
+    32611
+    """
+    infos = query_utm_crs_info(
+        datum_name="WGS 84",
+        area_of_interest=AreaOfInterest(lon, lat, lon, lat),
+    )
+    if not infos:
+        raise ConfigError(f"no UTM zone found for lon={lon:.4f}, lat={lat:.4f}; set 'crs:' explicitly")
+    return pyproj.CRS.from_epsg(int(infos[0].code))
+
+
+def working_crs(setting: str, frame_4326: gpd.GeoDataFrame | gpd.GeoSeries) -> pyproj.CRS:
+    """Resolve the config's ``crs`` setting into a projected metric CRS.
+
+    Parameters
+    ----------
+    setting : str
+        ``"auto"`` or anything pyproj understands (``"EPSG:32611"``).
+    frame_4326 : GeoDataFrame or GeoSeries
+        Geometries in EPSG:4326 whose centre picks the UTM zone for ``"auto"``.
+    """
+    if setting.strip().lower() == "auto":
+        minx, miny, maxx, maxy = frame_4326.total_bounds
+        crs = utm_crs_for((minx + maxx) / 2.0, (miny + maxy) / 2.0)
+        logger.info("working CRS: %s (EPSG:%s), the local UTM zone", crs.name, crs.to_epsg())
+        return crs
+    try:
+        crs = pyproj.CRS.from_user_input(setting)
+    except pyproj.exceptions.CRSError as exc:
+        raise ConfigError(f"crs: cannot understand {setting!r}: {exc}") from None
+    check_metric(crs, "crs")
+    logger.info("working CRS: %s (from the config)", crs.name)
+    return crs
+
+
+def check_metric(crs: pyproj.CRS, what: str) -> None:
+    """Raise unless ``crs`` is projected with metre units."""
+    if not crs.is_projected:
+        raise ConfigError(f"{what}: {crs.name} is not projected; use a metric CRS such as UTM")
+    unit = crs.axis_info[0].unit_name.lower() if crs.axis_info else ""
+    if unit not in ("metre", "meter"):
+        raise ConfigError(f"{what}: {crs.name} has units of {unit!r}; use a CRS in metres")
+
+
+def to_working(
+    frame: gpd.GeoDataFrame, crs: pyproj.CRS, name: str
+) -> gpd.GeoDataFrame:
+    """Reproject ``frame`` to the working CRS, logging the conversion.
+
+    Raises
+    ------
+    LayerError
+        If ``frame`` has no CRS.
+    """
+    if frame.crs is None:
+        raise LayerError(f"{name}: layer has no CRS; set 'crs:' for it in the config")
+    if pyproj.CRS(frame.crs).equals(crs):
+        logger.info("%s: already in the working CRS", name)
+        return frame
+    logger.info("%s: reprojected from %s to %s", name, pyproj.CRS(frame.crs).name, crs.name)
+    return frame.to_crs(crs)

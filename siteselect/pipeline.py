@@ -1,0 +1,207 @@
+"""Orchestration: config -> study -> measurements -> scores -> RunResult.
+
+No printing and no file output here: the CLI reports progress through the
+``reporter`` hook and the writers in :mod:`siteselect.outputs` write files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from siteselect._errors import CriterionError
+from siteselect.config import Config
+from siteselect.criteria.base import REGISTRY, KindSpec, Measurement
+from siteselect.manifest import build_manifest
+from siteselect.results import ConstraintInfo, CriterionInfo, Overlay, RunResult
+from siteselect.scoring import (
+    WeightedCriterion,
+    constraint_reasons,
+    join_reasons,
+    rank,
+    score_table,
+)
+from siteselect.study import Study, load_study
+
+logger = logging.getLogger(__name__)
+
+_NOT_MEASUREMENT_FIELDS = {"weight", "transform", "label"}
+
+
+class Reporter(Protocol):
+    """Receives progress: the CLI shows it, tests ignore it."""
+
+    def step(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """Context manager around one pipeline step."""
+        ...
+
+
+class _Quiet:
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        yield
+
+
+class _Timer:
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        with self.reporter.step(name):
+            yield
+        self.seconds[name] = round(time.perf_counter() - start, 3)
+        logger.info("step %s took %.2f s", name, self.seconds[name])
+
+
+def _measurement_key(spec: KindSpec) -> str:
+    fields = {k: v for k, v in spec.model_dump(mode="json").items() if k not in _NOT_MEASUREMENT_FIELDS}
+    for name in spec.bound_fields:
+        fields.pop(name, None)
+    return repr(sorted(fields.items()))
+
+
+class _Measurer:
+    """Measures each distinct spec once (a constraint and a criterion may share one)."""
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+        self.cache: dict[str, Measurement] = {}
+
+    def __call__(self, section: str, name: str, spec: KindSpec) -> Measurement:
+        key = _measurement_key(spec)
+        if key not in self.cache:
+            handler = REGISTRY[spec.kind]
+            try:
+                measurement = handler.measure(spec, self.study)
+            except CriterionError as exc:
+                raise CriterionError(f"{section}.{name}: {exc}") from None
+            if len(measurement.values) != len(self.study.candidates):
+                raise RuntimeError(f"{spec.kind} returned {len(measurement.values)} values")
+            self.cache[key] = measurement
+        return self.cache[key]
+
+
+def _context_overlays(study: Study) -> list[Overlay]:
+    overlays: list[Overlay] = []
+    if study.study_area is not None:
+        frame = study.study_area[["geometry"]].assign(feature_name="Study area")
+        overlays.append(Overlay("Study area", "polygons", frame, "feature_name", color="#333333"))
+    if study._graph is not None:
+        edges = study._graph.edges
+        motorway = edges[edges["highway"] == "motorway"]
+        if len(motorway):
+            g = study._graph
+            lines = shapely.linestrings(
+                np.stack(
+                    [np.column_stack([g.x[motorway.u], g.y[motorway.u]]),
+                     np.column_stack([g.x[motorway.v], g.y[motorway.v]])], axis=1
+                )
+            )
+            frame = gpd.GeoDataFrame(
+                {"feature_name": motorway["ref"].where(motorway["ref"] != "", "freeway").to_numpy()},
+                geometry=lines, crs=study.crs,
+            ).dissolve(by="feature_name", as_index=False)
+            overlays.append(Overlay("Freeways", "lines", frame, "feature_name", color="#e6550d"))
+    for name in study.config.outputs.context_layers:
+        frame = study.vector(name)[["feature_name", "geometry"]]
+        overlays.append(Overlay(name.replace("_", " ").capitalize(), "lines", frame,
+                                "feature_name", color="#2b8cbe"))
+    return overlays
+
+
+def run(config: Config, reporter: Reporter | None = None) -> RunResult:
+    """Score and rank the candidates of ``config``.
+
+    Parameters
+    ----------
+    config : Config
+        A validated configuration (see :func:`siteselect.config.load_config`).
+    reporter : Reporter, optional
+        Progress hook; default silent.
+
+    Returns
+    -------
+    RunResult
+        Candidate table, criteria and constraint summaries, map overlays, manifest.
+    """
+    timer = _Timer(reporter or _Quiet())
+    with timer.step("load candidates"):
+        study = load_study(config)
+    measure = _Measurer(study)
+    n = len(study.candidates)
+    overlays: list[Overlay] = []
+    reasons: list[np.ndarray] = []
+    constraint_infos: list[ConstraintInfo] = []
+    for name, spec in config.constraints.items():
+        with timer.step(f"constraint {name}"):
+            measurement = measure("constraints", name, spec)
+            lower, upper = spec.bounds()
+            failed = constraint_reasons(name, measurement, lower, upper)
+        reasons.append(failed)
+        overlays.extend(measurement.overlays)
+        bound_text = ", ".join(f"{f} {getattr(spec, f)}" for f in spec.bound_fields
+                               if getattr(spec, f) is not None)
+        constraint_infos.append(
+            ConstraintInfo(name, spec.kind, f"{measurement.label}: {bound_text}",
+                           int((failed != "").sum()))
+        )
+    weighted: list[WeightedCriterion] = []
+    infos: list[CriterionInfo] = []
+    extra: dict[str, np.ndarray] = {}
+    for name, spec in config.criteria.items():
+        with timer.step(f"criterion {name}"):
+            measurement = measure("criteria", name, spec)
+        assert spec.transform is not None and spec.weight is not None
+        weighted.append(WeightedCriterion(name, measurement, spec.transform, spec.weight))
+        infos.append(CriterionInfo(name, spec.kind, measurement.label, measurement.unit,
+                                   spec.weight, spec.transform.describe(measurement.unit)))
+        missing = np.isnan(measurement.values)
+        reasons.append(np.where(missing, f"{name}: {measurement.missing_reason}", ""))
+        extra.update({f"{name}_{k}": v for k, v in measurement.extra_columns.items()})
+        for overlay in measurement.overlays:
+            if overlay.name not in {o.name for o in overlays}:
+                overlays.append(overlay)
+    with timer.step("score and rank"):
+        scores = score_table(weighted, n)
+        exclusion_reason = join_reasons(reasons, n)
+        excluded = exclusion_reason != ""
+        ids = study.candidates["candidate_id"].to_numpy()
+        table = pd.concat(
+            [study.candidates[["candidate_id", "area_acres"]].reset_index(drop=True),
+             pd.DataFrame(extra), scores], axis=1,
+        )
+        table["excluded"] = excluded
+        table["exclusion_reason"] = exclusion_reason.astype(str)
+        table["rank"] = rank(scores["total_score"].to_numpy(), excluded, ids).to_numpy()
+        candidates = gpd.GeoDataFrame(table, geometry=study.candidates.geometry.to_numpy(),
+                                      crs=study.crs)
+    overlays = _context_overlays(study) + overlays
+    counts: dict[str, Any] = {
+        "candidates": n,
+        "excluded": int(excluded.sum()),
+        "ranked": int((~excluded).sum()),
+        "excluded_by": {c.name: c.excluded_count for c in constraint_infos},
+    }
+    logger.info("%d candidates, %d excluded, %d ranked", n, counts["excluded"], counts["ranked"])
+    manifest = build_manifest(config, study, counts, timer.seconds)
+    return RunResult(
+        title=config.name,
+        crs=study.crs,
+        candidates=candidates,
+        criteria=infos,
+        constraints=constraint_infos,
+        overlays=overlays,
+        top_n=config.outputs.top_n,
+        manifest=manifest,
+    )

@@ -1,0 +1,152 @@
+"""The result of a scoring run: what every output writer reads.
+
+A :class:`RunResult` is the single hand-over between the pipeline (which
+computes) and the writers (GeoPackage/CSV/JSON in :mod:`siteselect.outputs`,
+the Folium map in :mod:`siteselect.webmap`). Writers never recompute scores.
+
+Candidate table columns (``RunResult.candidates``, one row per candidate, in
+the working CRS):
+
+``candidate_id`` (str)
+    The candidate's identifier (from the config's ``candidates.id`` column).
+``area_acres`` (float)
+    Planar area in the working (metric) CRS, in acres.
+``raw_<criterion>`` (float)
+    The criterion's measured value, in ``CriterionInfo.unit``.
+``score_<criterion>`` (float in [0, 1])
+    The transformed value; 1 is best.
+``contrib_<criterion>`` (float)
+    ``score * weight / sum(weights)``: the criterion's share of ``total_score``.
+``excluded`` (bool), ``exclusion_reason`` (str, "" when not excluded)
+    Hard constraints; several reasons are joined with ``"; "``.
+``total_score`` (float in [0, 1])
+    Weighted sum of the scores (computed for excluded candidates too, so an
+    analyst can see what they would have scored).
+``rank`` (nullable Int64)
+    1 = best among the non-excluded candidates; ``<NA>`` when excluded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import geopandas as gpd
+import pyproj
+
+OverlayKind = Literal["zones", "points", "lines", "polygons"]
+
+
+@dataclass(frozen=True)
+class CriterionInfo:
+    """What a reader needs to understand one criterion's column.
+
+    Attributes
+    ----------
+    name : str
+        Config key of the criterion (``freeway_access``); column suffix.
+    kind : str
+        Registered kind (``network_time``, ``distance``...).
+    label : str
+        Human description of the raw value (``Drive time to nearest freeway on-ramp``).
+    unit : str
+        Unit of the raw value (``min``, ``m``, ``g``, ``people``).
+    weight : float
+        The configured weight (not normalised).
+    transform : str
+        Human description of the transform (``linear: 2 min -> 1, 15 min -> 0``).
+    """
+
+    name: str
+    kind: str
+    label: str
+    unit: str
+    weight: float
+    transform: str
+
+
+@dataclass(frozen=True)
+class ConstraintInfo:
+    """One hard constraint and how many candidates it removed.
+
+    ``excluded_count`` counts every candidate the constraint fails, whether or not
+    another constraint also excludes it.
+    """
+
+    name: str
+    kind: str
+    description: str
+    excluded_count: int
+
+
+@dataclass
+class Overlay:
+    """A map layer drawn beside the candidates (exclusion zones, competitors...).
+
+    Attributes
+    ----------
+    name : str
+        Layer name shown in the layer control.
+    kind : {"zones", "points", "lines", "polygons"}
+        ``zones`` are exclusion areas (drawn red, hatched feel); ``points`` are
+        facilities (competitors), ``lines``/``polygons`` are context.
+    gdf : geopandas.GeoDataFrame
+        Features in the working CRS.
+    label_column : str or None
+        Column shown in tooltips (feature name or exclusion reason).
+    size_column : str or None
+        For points: numeric column that scales the marker (e.g. beds).
+    color : str
+        CSS colour.
+    show : bool
+        Whether the layer is visible when the map opens.
+    """
+
+    name: str
+    kind: OverlayKind
+    gdf: gpd.GeoDataFrame
+    label_column: str | None = None
+    size_column: str | None = None
+    color: str = "#555555"
+    show: bool = True
+
+
+@dataclass
+class RunResult:
+    """Everything a scoring run produced.
+
+    Attributes
+    ----------
+    title : str
+        The config's ``name``.
+    crs : pyproj.CRS
+        Working (projected, metric) CRS of every GeoDataFrame here.
+    candidates : geopandas.GeoDataFrame
+        The candidate table (see module docstring for columns).
+    criteria : list of CriterionInfo
+        In config order.
+    constraints : list of ConstraintInfo
+        In config order.
+    overlays : list of Overlay
+        Extra map layers, drawn in this order.
+    top_n : int
+        Number of top sites to highlight.
+    manifest : dict
+        Provenance (config as loaded, input hashes, versions, counts, timings);
+        written as ``run.json``.
+    """
+
+    title: str
+    crs: pyproj.CRS
+    candidates: gpd.GeoDataFrame
+    criteria: list[CriterionInfo]
+    constraints: list[ConstraintInfo]
+    overlays: list[Overlay] = field(default_factory=list)
+    top_n: int = 10
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def top(self, n: int | None = None) -> gpd.GeoDataFrame:
+        """Return the ``n`` (default ``top_n``) best non-excluded candidates, rank order."""
+        n = self.top_n if n is None else n
+        ranked = self.candidates[self.candidates["rank"].notna()]
+        return ranked.sort_values("rank").head(n)

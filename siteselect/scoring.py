@@ -1,0 +1,126 @@
+"""Constraints, transforms, weighted aggregation and ranking.
+
+Pure table operations on measured raw values: no I/O, no geometry. A candidate
+is excluded when any constraint fails or when a criterion has no value for it
+(never a silent NaN in the ranking); its reasons are joined with ``"; "``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from siteselect.criteria.base import Measurement
+from siteselect.transforms import _Transform
+
+
+def format_value(value: float, unit: str) -> str:
+    """Round for humans: ``12.3 min``, ``148 m``, ``0.62 g``, ``35%``.
+
+    >>> format_value(148.26, "m"), format_value(0.6234, "g"), format_value(35.0, "%")
+    ('148 m', '0.623 g', '35%')
+    """
+    if not np.isfinite(value):
+        return "n/a"
+    magnitude = abs(value)
+    if magnitude >= 100:
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:.3g}"
+    if unit == "%":
+        return f"{text}%"
+    return f"{text} {unit}".strip()
+
+
+def violations(values: np.ndarray, lower: float | None, upper: float | None) -> np.ndarray:
+    """Boolean mask of values outside [lower, upper] (NaN is not a violation here).
+
+    >>> violations(np.array([1.0, 5.0, 9.0, np.nan]), 2.0, 8.0).tolist()
+    [True, False, True, False]
+    """
+    out = np.zeros(len(values), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        if lower is not None:
+            out |= values < lower
+        if upper is not None:
+            out |= values > upper
+    return out
+
+
+def constraint_reasons(
+    name: str, measurement: Measurement, lower: float | None, upper: float | None
+) -> np.ndarray:
+    """Per candidate: "" when it passes, else a sentence saying why it is excluded."""
+    values = measurement.values
+    reasons = np.full(len(values), "", dtype=object)
+    unit = measurement.unit
+    for mask, word, limit in (
+        (violations(values, lower, None), "below the minimum", lower),
+        (violations(values, None, upper), "above the maximum", upper),
+    ):
+        for i in np.flatnonzero(mask):
+            text = (
+                f"{name}: {measurement.label} is {format_value(values[i], unit)}, "
+                f"{word} {format_value(float(limit), unit)}"  # type: ignore[arg-type]
+            )
+            if measurement.feature is not None and measurement.feature[i]:
+                text += f" ({measurement.feature[i]})"
+            reasons[i] = text
+    missing = np.isnan(values)
+    reasons[missing] = f"{name}: {measurement.missing_reason}"
+    return reasons
+
+
+def join_reasons(columns: list[np.ndarray], n: int) -> np.ndarray:
+    """Join per-constraint reason arrays into one ``"; "``-separated string each."""
+    joined = np.full(n, "", dtype=object)
+    for column in columns:
+        has = column != ""
+        both = has & (joined != "")
+        joined[both] = joined[both] + "; " + column[both]
+        only = has & (joined == "")
+        joined[only] = column[only]
+    return joined
+
+
+@dataclass(frozen=True)
+class WeightedCriterion:
+    """A measured criterion ready to score."""
+
+    name: str
+    measurement: Measurement
+    transform: _Transform
+    weight: float
+
+
+def score_table(criteria: list[WeightedCriterion], n: int) -> pd.DataFrame:
+    """raw_/score_/contrib_ columns and ``total_score`` for ``n`` candidates."""
+    total_weight = sum(c.weight for c in criteria)
+    columns: dict[str, np.ndarray] = {}
+    total = np.zeros(n)
+    for criterion in criteria:
+        raw = np.asarray(criterion.measurement.values, dtype="float64")
+        score = criterion.transform.apply(raw)
+        contribution = score * criterion.weight / total_weight
+        columns[f"raw_{criterion.name}"] = raw
+        columns[f"score_{criterion.name}"] = score
+        columns[f"contrib_{criterion.name}"] = contribution
+        total += np.nan_to_num(contribution, nan=0.0)
+    columns["total_score"] = total
+    return pd.DataFrame(columns)
+
+
+def rank(total_score: np.ndarray, excluded: np.ndarray, ids: np.ndarray) -> pd.Series:
+    """1 = best non-excluded total; ties broken by id; ``<NA>`` for excluded.
+
+    >>> rank(np.array([0.5, 0.9, 0.9, 0.1]), np.array([False, False, False, True]),
+    ...      np.array(["a", "c", "b", "d"])).tolist()
+    [3, 2, 1, <NA>]
+    """
+    order = np.lexsort((ids, -np.nan_to_num(total_score, nan=-np.inf)))
+    order = order[~excluded[order]]
+    ranks = pd.Series(pd.NA, index=range(len(total_score)), dtype="Int64")
+    ranks.iloc[order] = np.arange(1, len(order) + 1)
+    return ranks

@@ -1,0 +1,183 @@
+"""Value functions: map a criterion's raw values to scores in [0, 1] (1 = best).
+
+Each transform is a small pydantic model (the YAML ``transform:`` block) with an
+``apply`` method that is vectorised over a numpy array and a ``describe`` method
+for reports. NaN in gives NaN out: the scoring step decides what a missing
+value means, never the transform.
+
+>>> import numpy as np
+>>> Linear(fn="linear", best=2, worst=15).apply(np.array([0.0, 2.0, 8.5, 15.0, 30.0]))
+array([1. , 1. , 0.5, 0. , 0. ])
+>>> float(Gaussian(fn="gaussian", ideal=10, sd=5).apply(np.array([10.0]))[0])
+1.0
+>>> Step(fn="step", breaks=[5, 10], scores=[1.0, 0.5, 0.0]).apply(np.array([5.0, 7.0, 11.0]))
+array([1. , 0.5, 0. ])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Transform(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def apply(self, values: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """Return scores in [0, 1] for ``values`` (NaN stays NaN)."""
+        raise NotImplementedError
+
+    def describe(self, unit: str = "") -> str:  # pragma: no cover - abstract
+        """Return a one-line human description, e.g. ``linear: 2 min -> 1, 15 min -> 0``."""
+        raise NotImplementedError
+
+    def needs_data_range(self) -> bool:
+        """Whether the transform is relative to the candidate set (min-max)."""
+        return False
+
+
+def _fmt(value: float, unit: str) -> str:
+    text = f"{value:g}"
+    return f"{text} {unit}".strip()
+
+
+class Linear(_Transform):
+    """Linear ramp from ``worst`` (score 0) to ``best`` (score 1), clipped.
+
+    ``best`` may be below ``worst`` (lower is better, e.g. drive minutes) or above
+    it (higher is better, e.g. metres from the border).
+    """
+
+    fn: Literal["linear"]
+    best: float = Field(description="Raw value that scores 1 (and anything beyond it).")
+    worst: float = Field(description="Raw value that scores 0 (and anything beyond it).")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Linear:
+        if self.best == self.worst:
+            raise ValueError("best and worst must differ")
+        return self
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype="float64")
+        # "+ 0.0" turns -0.0 into 0.0 so outputs print cleanly
+        return np.clip((values - self.worst) / (self.best - self.worst), 0.0, 1.0) + 0.0
+
+    def describe(self, unit: str = "") -> str:
+        return f"linear: {_fmt(self.best, unit)} -> 1, {_fmt(self.worst, unit)} -> 0"
+
+
+class Logistic(_Transform):
+    """S-curve: 0.5 at ``midpoint``; ``scale`` (raw units) sets the steepness.
+
+    ``better: lower`` mirrors the curve so that small values score high.
+    """
+
+    fn: Literal["logistic"]
+    midpoint: float = Field(description="Raw value that scores 0.5.")
+    scale: float = Field(gt=0, description="Raw distance from the midpoint to a score of ~0.73.")
+    better: Literal["higher", "lower"] = "higher"
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype="float64")
+        sign = 1.0 if self.better == "higher" else -1.0
+        z = np.clip(sign * (values - self.midpoint) / self.scale, -700, 700)
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def describe(self, unit: str = "") -> str:
+        return (
+            f"logistic: 0.5 at {_fmt(self.midpoint, unit)}, scale {_fmt(self.scale, unit)}, "
+            f"{self.better} is better"
+        )
+
+
+class Gaussian(_Transform):
+    """Bell curve: 1 at ``ideal``, falling with standard deviation ``sd``."""
+
+    fn: Literal["gaussian"]
+    ideal: float = Field(description="Raw value that scores 1.")
+    sd: float = Field(gt=0, description="Standard deviation in raw units.")
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype="float64")
+        return np.exp(-0.5 * ((values - self.ideal) / self.sd) ** 2)
+
+    def describe(self, unit: str = "") -> str:
+        return f"gaussian: 1 at {_fmt(self.ideal, unit)}, sd {_fmt(self.sd, unit)}"
+
+
+class Step(_Transform):
+    """Piecewise constant: ``scores[i]`` for ``breaks[i-1] < x <= breaks[i]``.
+
+    ``scores`` has one more entry than ``breaks``; the last applies above the
+    last break.
+    """
+
+    fn: Literal["step"]
+    breaks: list[float] = Field(min_length=1, description="Increasing upper bounds.")
+    scores: list[Annotated[float, Field(ge=0, le=1)]] = Field(
+        description="Score of each interval; len(breaks) + 1 entries."
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> Step:
+        if any(b >= a for a, b in zip(self.breaks[1:], self.breaks[:-1], strict=False)):
+            raise ValueError("breaks must be strictly increasing")
+        if len(self.scores) != len(self.breaks) + 1:
+            raise ValueError(
+                f"scores needs {len(self.breaks) + 1} entries (one more than breaks), "
+                f"got {len(self.scores)}"
+            )
+        return self
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype="float64")
+        index = np.searchsorted(np.asarray(self.breaks), values, side="left")
+        out = np.asarray(self.scores, dtype="float64")[index]
+        out[np.isnan(values)] = np.nan
+        return out
+
+    def describe(self, unit: str = "") -> str:
+        parts = [f"<= {_fmt(b, unit)}: {s:g}" for b, s in zip(self.breaks, self.scores, strict=False)]
+        parts.append(f"above: {self.scores[-1]:g}")
+        return "step: " + ", ".join(parts)
+
+
+class MinMax(_Transform):
+    """Linear over the candidates' own range (relative scoring).
+
+    The best candidate scores 1 and the worst 0; scores change when the
+    candidate set changes, which the report says.
+    """
+
+    fn: Literal["minmax"]
+    better: Literal["higher", "lower"]
+
+    def needs_data_range(self) -> bool:
+        return True
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype="float64")
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return np.full_like(values, np.nan)
+        lo, hi = float(finite.min()), float(finite.max())
+        if math.isclose(lo, hi):
+            out = np.ones_like(values)
+            out[np.isnan(values)] = np.nan
+            return out
+        scaled = (values - lo) / (hi - lo)
+        return scaled if self.better == "higher" else 1.0 - scaled
+
+    def describe(self, unit: str = "") -> str:
+        return f"min-max over candidates, {self.better} is better"
+
+
+Transform = Annotated[
+    Linear | Logistic | Gaussian | Step | MinMax,
+    Field(discriminator="fn"),
+]
+"""Any transform; the YAML ``fn`` key selects the model."""
