@@ -89,6 +89,14 @@ def allowed_keys(root: type[BaseModel], loc: PathKey, data: Any) -> list[str]:
     return []
 
 
+def _discriminator(ctx: dict[str, Any]) -> str:
+    return str(ctx.get("discriminator", "kind")).strip("'\"")
+
+
+def _tags(ctx: dict[str, Any]) -> list[str]:
+    return [t.strip(" '\"") for t in str(ctx.get("expected_tags", "")).split(",")]
+
+
 def _message(error: dict[str, Any], loc: PathKey, data: Any, root: type[BaseModel]) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
@@ -110,16 +118,16 @@ def _message(error: dict[str, Any], loc: PathKey, data: Any, root: type[BaseMode
     }
     if kind in bounds:
         limit = next(iter(ctx.values()), "?")
+        limit = f"{limit:g}" if isinstance(limit, (int, float)) else limit
         return f"must be {bounds[kind]} {limit} (got {given!r})"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '?')} (got {given!r})"
     if kind == "union_tag_invalid":
-        return (
-            f"unknown {ctx.get('discriminator', 'kind')} {ctx.get('tag')!r}; "
-            f"choose one of {ctx.get('expected_tags')}"
-        )
+        close = difflib.get_close_matches(str(ctx.get("tag")), _tags(ctx), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"unknown {_discriminator(ctx)} {ctx.get('tag')!r}; {hint}choose one of {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
-        return f"missing {ctx.get('discriminator', 'kind')!s}"
+        return f"missing '{_discriminator(ctx)}'"
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
         return f"must be a number (got {given!r})"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
@@ -140,6 +148,8 @@ def first_error(exc: ValidationError, doc: YamlDocument, root: type[BaseModel]) 
     items = []
     for error in exc.errors(include_url=False):
         loc = clean_loc(tuple(error["loc"]), doc.data)
+        if error["type"] == "union_tag_invalid":
+            loc = (*loc, _discriminator(error.get("ctx") or {}))
         line = doc.line_of(loc) or 0
         items.append((line, loc, _message(error, loc, doc.data, root)))
     items.sort(key=lambda item: item[0])

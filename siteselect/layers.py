@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 _LON_NAMES = ("lon", "longitude", "long", "x", "lng", "longitude_deg")
 _LAT_NAMES = ("lat", "latitude", "y", "latitude_deg")
 _RUNWAY_COLUMNS = ("le_latitude_deg", "le_longitude_deg", "he_latitude_deg", "he_longitude_deg")
-_NAME_COLUMNS = ("name", "NAME", "Name", "FaultName", "situs_name", "ident", "airport_ident")
+_NAME_COLUMNS = ("runway_name", "name", "NAME", "Name", "FaultName", "situs_name", "ident", "airport_ident")
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,17 @@ def _runway_lines(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     lines[ok] = shapely.linestrings(pairs)
     if (~ok).any():
         logger.warning("%d runway(s) without both end coordinates kept without geometry", (~ok).sum())
+    frame = frame.assign(
+        runway_name=(
+            frame["airport_ident"].astype("string").fillna("?")
+            + " RWY "
+            + frame["le_ident"].astype("string").fillna("?")
+            + "/"
+            + frame["he_ident"].astype("string").fillna("?")
+        )
+        if "airport_ident" in frame.columns
+        else "runway"
+    )
     return gpd.GeoDataFrame(frame, geometry=lines, crs="EPSG:4326")
 
 

@@ -183,7 +183,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         )
         table["excluded"] = excluded
         table["exclusion_reason"] = exclusion_reason.astype(str)
-        table["rank"] = rank(scores["total_score"].to_numpy(), excluded, ids).to_numpy()
+        table["rank"] = rank(scores["total_score"].to_numpy(), excluded, ids).array
         candidates = gpd.GeoDataFrame(table, geometry=study.candidates.geometry.to_numpy(),
                                       crs=study.crs)
     overlays = _context_overlays(study) + overlays

@@ -66,11 +66,10 @@ def _target_nodes(spec: NetworkTimeSpec, graph: RoadGraph, study: Study) -> np.n
         points = shapely.point_on_surface(frame.geometry.to_numpy())
         nodes, _ = graph.snap(shapely.get_x(points), shapely.get_y(points))
         what = f"feature of layer {spec.to!r}"
-    nodes = nodes[graph.in_main[nodes]]
     if nodes.size == 0:
         raise NetworkError(
-            f"the road network has no {what} in its main connected component; "
-            "check that the network covers the study area and includes freeways"
+            f"network.source: the road network has no {what}; "
+            "check that it covers the study area and includes its freeways"
         )
     logger.info("%s: %d target node(s)", spec.to, nodes.size)
     return nodes

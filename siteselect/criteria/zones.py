@@ -45,7 +45,7 @@ def zone_polygons(spec: ZonesSpec, study: Study) -> gpd.GeoDataFrame:
     features = study.vector(spec.layer)
     geoms = features.geometry.to_numpy()
     if spec.buffer_m > 0:
-        geoms = shapely.buffer(geoms, spec.buffer_m)
+        geoms = shapely.buffer(geoms, spec.buffer_m, quad_segs=16)
     names = features["feature_name"].to_numpy()
     suffix = f" ({spec.buffer_m:g} m)" if spec.buffer_m > 0 else ""
     labels = [f"{spec.zone_label} {name}{suffix}" for name in names]
