@@ -22,9 +22,8 @@ def clean_loc(loc: tuple[Any, ...], data: Any) -> PathKey:
     for part in loc:
         if isinstance(node, dict) and part not in node and _is_tag(node, part):
             continue
-        if isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        elif isinstance(node, dict) and part in node:
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_list or (isinstance(node, dict) and part in node):
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and ("[" in part or "-" in part):
             continue  # pydantic's names for union members (function-before[...] etc.)
@@ -48,7 +47,11 @@ def _unwrap(annotation: Any, node: Any) -> Any:
     if origin in (typing.Union, types.UnionType):
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
         for member in members:
-            if isinstance(member, type) and issubclass(member, BaseModel) and _matches(member, node):
+            if (
+                isinstance(member, type)
+                and issubclass(member, BaseModel)
+                and _matches(member, node)
+            ):
                 return member
         for member in members:
             unwrapped = _unwrap(member, node)
@@ -125,7 +128,8 @@ def _message(error: dict[str, Any], loc: PathKey, data: Any, root: type[BaseMode
     if kind == "union_tag_invalid":
         close = difflib.get_close_matches(str(ctx.get("tag")), _tags(ctx), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        return f"unknown {_discriminator(ctx)} {ctx.get('tag')!r}; {hint}choose one of {ctx.get('expected_tags')}"
+        choices = ctx.get("expected_tags")
+        return f"unknown {_discriminator(ctx)} {ctx.get('tag')!r}; {hint}choose one of {choices}"
     if kind == "union_tag_not_found":
         return f"missing '{_discriminator(ctx)}'"
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):

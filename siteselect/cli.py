@@ -84,7 +84,9 @@ def _handle_errors(command: F) -> F:
             stderr.print(
                 f"error: internal error: {type(exc).__name__}: {exc} "
                 "(rerun with --debug for the traceback and please report it)",
-                markup=False, highlight=False, soft_wrap=True,
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
             )
             sys.exit(EXIT_INTERNAL_ERROR)
 
@@ -113,8 +115,12 @@ def _top_table(result: Any) -> Table:
     for criterion in result.criteria:
         table.add_column(criterion.name, justify="right")
     for _, row in result.top().iterrows():
-        cells = [str(row["rank"]), str(row["candidate_id"]), f"{row['total_score']:.3f}",
-                 f"{row['area_acres']:.1f}"]
+        cells = [
+            str(row["rank"]),
+            str(row["candidate_id"]),
+            f"{row['total_score']:.3f}",
+            f"{row['area_acres']:.1f}",
+        ]
         cells += [f"{row[f'contrib_{c.name}']:.3f}" for c in result.criteria]
         table.add_row(*cells)
     return table
@@ -122,8 +128,12 @@ def _top_table(result: Any) -> Table:
 
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder (default: the config's outputs.dir).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: the config's outputs.dir).",
+)
 @click.pass_context
 @_handle_errors
 def run(ctx: click.Context, config: Path, out_dir: Path | None) -> None:
@@ -170,8 +180,13 @@ def validate(ctx: click.Context, config: Path) -> None:
         table.add_row(name, info.kind, str(info.count), info.crs, info.detail)
     if loaded.network is not None:
         graph = read_graph_file(loaded.network.source)
-        table.add_row("network", "roads", f"{graph.number_of_edges()} edges", "EPSG:4326",
-                      loaded.network.source.name)
+        table.add_row(
+            "network",
+            "roads",
+            f"{graph.number_of_edges()} edges",
+            "EPSG:4326",
+            loaded.network.source.name,
+        )
     if not ctx.obj["quiet"]:
         stdout.print(table)
 
@@ -186,8 +201,14 @@ def schema() -> None:
 
 
 @cli.command("demo-data")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("layers/demo"), show_default=True, help="Folder to write.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("layers/demo"),
+    show_default=True,
+    help="Folder to write.",
+)
 @click.pass_context
 @_handle_errors
 def demo_data(ctx: click.Context, out_dir: Path) -> None:

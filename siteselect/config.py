@@ -130,7 +130,9 @@ class OutputsSpec(_Model):
 
 def _kind_union() -> Any:
     classes = tuple(handler.spec_class for handler in REGISTRY.values())
-    return Annotated[classes[0] if len(classes) == 1 else _union(classes), Field(discriminator="kind")]
+    return Annotated[
+        classes[0] if len(classes) == 1 else _union(classes), Field(discriminator="kind")
+    ]
 
 
 def _union(classes: tuple[type, ...]) -> Any:
@@ -188,14 +190,14 @@ def _check_references(config: Config, doc: YamlDocument) -> None:
                         f"unknown layer {layer!r}; add it under 'layers:' (known: {known})",
                     )
             if spec.uses_network() and config.network is None:
-                raise doc.error(
-                    (*loc, "kind"), "needs a road network: add a 'network:' section"
-                )
+                raise doc.error((*loc, "kind"), "needs a road network: add a 'network:' section")
             if section == "criteria":
                 if spec.weight is None:
                     raise doc.error(loc, "missing 'weight' (a number >= 0)")
                 if spec.transform is None:
-                    raise doc.error(loc, "missing 'transform' (e.g. {fn: linear, best: .., worst: ..})")
+                    raise doc.error(
+                        loc, "missing 'transform' (e.g. {fn: linear, best: .., worst: ..})"
+                    )
             else:
                 if spec.bounds() == (None, None):
                     fields = " or ".join(spec.bound_fields) or "a bound"
@@ -209,7 +211,9 @@ def _check_references(config: Config, doc: YamlDocument) -> None:
         if layer not in config.layers:
             raise doc.error(("outputs", "context_layers", index), f"unknown layer {layer!r}")
     if config.criteria and all((s.weight or 0) == 0 for s in config.criteria.values()):
-        raise doc.error(("criteria",), "all weights are 0; give at least one criterion a weight > 0")
+        raise doc.error(
+            ("criteria",), "all weights are 0; give at least one criterion a weight > 0"
+        )
 
 
 def _check_files(config: Config, doc: YamlDocument) -> None:
@@ -222,9 +226,7 @@ def _check_files(config: Config, doc: YamlDocument) -> None:
     checks += [(("layers", k, "source"), v.source) for k, v in config.layers.items()]
     for loc, path in checks:
         if not path.exists():
-            raise doc.error(
-                loc, f"file not found: {path} (paths are relative to the config file)"
-            )
+            raise doc.error(loc, f"file not found: {path} (paths are relative to the config file)")
 
 
 def load_config(path: str | Path, *, check_files: bool = True) -> Config:
@@ -262,8 +264,12 @@ def load_config(path: str | Path, *, check_files: bool = True) -> Config:
     _check_references(config, doc)
     if check_files:
         _check_files(config, doc)
-    logger.debug("loaded config %s (%d criteria, %d constraints)", path, len(config.criteria),
-                 len(config.constraints))
+    logger.debug(
+        "loaded config %s (%d criteria, %d constraints)",
+        path,
+        len(config.criteria),
+        len(config.constraints),
+    )
     return config
 
 

@@ -50,8 +50,10 @@ def _tokenize(text: str) -> list[_Token]:
     while position < stripped_end:
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            raise ExpressionError(f"unexpected character {text[position:].strip()[:1]!r} "
-                                  f"at position {position + 1} in {text!r}")
+            raise ExpressionError(
+                f"unexpected character {text[position:].strip()[:1]!r} "
+                f"at position {position + 1} in {text!r}"
+            )
         kind = match.lastgroup or "op"
         tokens.append(_Token(kind, match.group(kind), match.start(kind)))
         position = match.end()
@@ -80,8 +82,9 @@ class _Parser:
         tree = self.expr()
         if self.peek() is not None:
             token = self.peek()
-            raise ExpressionError(f"unexpected {token.text!r} at position {token.position + 1} "
-                                  f"in {self.text!r}")
+            raise ExpressionError(
+                f"unexpected {token.text!r} at position {token.position + 1} in {self.text!r}"
+            )
         return tree
 
     def expr(self) -> tuple:
@@ -113,8 +116,9 @@ class _Parser:
             if closing.text != ")":
                 raise ExpressionError(f"missing ')' in {self.text!r}")
             return tree
-        raise ExpressionError(f"unexpected {token.text!r} at position {token.position + 1} "
-                              f"in {self.text!r}")
+        raise ExpressionError(
+            f"unexpected {token.text!r} at position {token.position + 1} in {self.text!r}"
+        )
 
 
 def parse(text: str) -> tuple:

@@ -73,7 +73,9 @@ def utm_crs_for(lon: float, lat: float) -> pyproj.CRS:
         area_of_interest=AreaOfInterest(lon, lat, lon, lat),
     )
     if not infos:
-        raise ConfigError(f"no UTM zone found for lon={lon:.4f}, lat={lat:.4f}; set 'crs:' explicitly")
+        raise ConfigError(
+            f"no UTM zone found for lon={lon:.4f}, lat={lat:.4f}; set 'crs:' explicitly"
+        )
     return pyproj.CRS.from_epsg(int(infos[0].code))
 
 
@@ -110,9 +112,7 @@ def check_metric(crs: pyproj.CRS, what: str) -> None:
         raise ConfigError(f"{what}: {crs.name} has units of {unit!r}; use a CRS in metres")
 
 
-def to_working(
-    frame: gpd.GeoDataFrame, crs: pyproj.CRS, name: str
-) -> gpd.GeoDataFrame:
+def to_working(frame: gpd.GeoDataFrame, crs: pyproj.CRS, name: str) -> gpd.GeoDataFrame:
     """Reproject ``frame`` to the working CRS, logging the conversion.
 
     Raises

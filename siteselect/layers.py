@@ -33,7 +33,16 @@ logger = logging.getLogger(__name__)
 _LON_NAMES = ("lon", "longitude", "long", "x", "lng", "longitude_deg")
 _LAT_NAMES = ("lat", "latitude", "y", "latitude_deg")
 _RUNWAY_COLUMNS = ("le_latitude_deg", "le_longitude_deg", "he_latitude_deg", "he_longitude_deg")
-_NAME_COLUMNS = ("runway_name", "name", "NAME", "Name", "FaultName", "situs_name", "ident", "airport_ident")
+_NAME_COLUMNS = (
+    "runway_name",
+    "name",
+    "NAME",
+    "Name",
+    "FaultName",
+    "situs_name",
+    "ident",
+    "airport_ident",
+)
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,9 @@ def _runway_lines(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     pairs = np.stack([coords[ok][:, [1, 0]], coords[ok][:, [3, 2]]], axis=1)
     lines[ok] = shapely.linestrings(pairs)
     if (~ok).any():
-        logger.warning("%d runway(s) without both end coordinates kept without geometry", (~ok).sum())
+        logger.warning(
+            "%d runway(s) without both end coordinates kept without geometry", (~ok).sum()
+        )
     frame = frame.assign(
         runway_name=(
             frame["airport_ident"].astype("string").fillna("?")
@@ -122,7 +133,9 @@ def _read_any(spec: LayerSpec) -> gpd.GeoDataFrame:
     return frame
 
 
-def apply_where(frame: gpd.GeoDataFrame, where: dict[str, Any] | None, what: str) -> gpd.GeoDataFrame:
+def apply_where(
+    frame: gpd.GeoDataFrame, where: dict[str, Any] | None, what: str
+) -> gpd.GeoDataFrame:
     """Keep rows whose columns equal the given value(s)."""
     if not where:
         return frame
@@ -150,16 +163,25 @@ def repair_geometries(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if missing.any():
         first = ", ".join(map(str, frame.index[missing][:5]))
-        logger.warning("%s: %d feature(s) without geometry skipped (rows %s...)", what,
-                       int(missing.sum()), first)
+        logger.warning(
+            "%s: %d feature(s) without geometry skipped (rows %s...)",
+            what,
+            int(missing.sum()),
+            first,
+        )
         frame = frame[~missing]
         geoms = geoms[~missing]
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         reasons = shapely.is_valid_reason(geoms[invalid][:1])
-        logger.warning("%s: repaired %d invalid geometr%s (first: row %s, %s)", what,
-                       int(invalid.sum()), "y" if invalid.sum() == 1 else "ies",
-                       frame.index[invalid][0], reasons[0])
+        logger.warning(
+            "%s: repaired %d invalid geometr%s (first: row %s, %s)",
+            what,
+            int(invalid.sum()),
+            "y" if invalid.sum() == 1 else "ies",
+            frame.index[invalid][0],
+            reasons[0],
+        )
         repaired = geoms.copy()
         repaired[invalid] = shapely.make_valid(geoms[invalid])
         frame = frame.set_geometry(gpd.GeoSeries(repaired, index=frame.index, crs=frame.crs))

@@ -14,8 +14,23 @@ if TYPE_CHECKING:
     from siteselect.study import Study
 
 PACKAGES = (
-    "siteselect", "numpy", "pandas", "geopandas", "shapely", "pyproj", "pyogrio", "pyarrow",
-    "rasterio", "osmnx", "networkx", "scipy", "folium", "pydantic", "PyYAML", "click", "rich",
+    "siteselect",
+    "numpy",
+    "pandas",
+    "geopandas",
+    "shapely",
+    "pyproj",
+    "pyogrio",
+    "pyarrow",
+    "rasterio",
+    "osmnx",
+    "networkx",
+    "scipy",
+    "folium",
+    "pydantic",
+    "PyYAML",
+    "click",
+    "rich",
 )
 
 

@@ -75,8 +75,9 @@ def write_csv(result: RunResult, path: Path) -> None:
 
 def write_manifest(result: RunResult, path: Path) -> None:
     """``run.json``: provenance, counts and timings."""
-    path.write_text(json.dumps(result.manifest, indent=2, sort_keys=False, default=str) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(result.manifest, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
+    )
 
 
 def _write_map(result: RunResult, path: Path) -> None:

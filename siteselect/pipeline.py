@@ -65,7 +65,9 @@ class _Timer:
 
 
 def _measurement_key(spec: KindSpec) -> str:
-    fields = {k: v for k, v in spec.model_dump(mode="json").items() if k not in _NOT_MEASUREMENT_FIELDS}
+    fields = {
+        k: v for k, v in spec.model_dump(mode="json").items() if k not in _NOT_MEASUREMENT_FIELDS
+    }
     for name in spec.bound_fields:
         fields.pop(name, None)
     return repr(sorted(fields.items()))
@@ -104,19 +106,30 @@ def _context_overlays(study: Study) -> list[Overlay]:
             g = study._graph
             lines = shapely.linestrings(
                 np.stack(
-                    [np.column_stack([g.x[motorway.u], g.y[motorway.u]]),
-                     np.column_stack([g.x[motorway.v], g.y[motorway.v]])], axis=1
+                    [
+                        np.column_stack([g.x[motorway.u], g.y[motorway.u]]),
+                        np.column_stack([g.x[motorway.v], g.y[motorway.v]]),
+                    ],
+                    axis=1,
                 )
             )
             frame = gpd.GeoDataFrame(
-                {"feature_name": motorway["ref"].where(motorway["ref"] != "", "freeway").to_numpy()},
-                geometry=lines, crs=study.crs,
+                {
+                    "feature_name": motorway["ref"]
+                    .where(motorway["ref"] != "", "freeway")
+                    .to_numpy()
+                },
+                geometry=lines,
+                crs=study.crs,
             ).dissolve(by="feature_name", as_index=False)
             overlays.append(Overlay("Freeways", "lines", frame, "feature_name", color="#e6550d"))
     for name in study.config.outputs.context_layers:
         frame = study.vector(name)[["feature_name", "geometry"]]
-        overlays.append(Overlay(name.replace("_", " ").capitalize(), "lines", frame,
-                                "feature_name", color="#2b8cbe"))
+        overlays.append(
+            Overlay(
+                name.replace("_", " ").capitalize(), "lines", frame, "feature_name", color="#2b8cbe"
+            )
+        )
     return overlays
 
 
@@ -150,11 +163,13 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
             failed = constraint_reasons(name, measurement, lower, upper)
         reasons.append(failed)
         overlays.extend(measurement.overlays)
-        bound_text = ", ".join(f"{f} {getattr(spec, f)}" for f in spec.bound_fields
-                               if getattr(spec, f) is not None)
+        bound_text = ", ".join(
+            f"{f} {getattr(spec, f)}" for f in spec.bound_fields if getattr(spec, f) is not None
+        )
         constraint_infos.append(
-            ConstraintInfo(name, spec.kind, f"{measurement.label}: {bound_text}",
-                           int((failed != "").sum()))
+            ConstraintInfo(
+                name, spec.kind, f"{measurement.label}: {bound_text}", int((failed != "").sum())
+            )
         )
     weighted: list[WeightedCriterion] = []
     infos: list[CriterionInfo] = []
@@ -164,8 +179,16 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
             measurement = measure("criteria", name, spec)
         assert spec.transform is not None and spec.weight is not None
         weighted.append(WeightedCriterion(name, measurement, spec.transform, spec.weight))
-        infos.append(CriterionInfo(name, spec.kind, measurement.label, measurement.unit,
-                                   spec.weight, spec.transform.describe(measurement.unit)))
+        infos.append(
+            CriterionInfo(
+                name,
+                spec.kind,
+                measurement.label,
+                measurement.unit,
+                spec.weight,
+                spec.transform.describe(measurement.unit),
+            )
+        )
         missing = np.isnan(measurement.values)
         reasons.append(np.where(missing, f"{name}: {measurement.missing_reason}", ""))
         extra.update({f"{name}_{k}": v for k, v in measurement.extra_columns.items()})
@@ -178,14 +201,19 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         excluded = exclusion_reason != ""
         ids = study.candidates["candidate_id"].to_numpy()
         table = pd.concat(
-            [study.candidates[["candidate_id", "area_acres"]].reset_index(drop=True),
-             pd.DataFrame(extra), scores], axis=1,
+            [
+                study.candidates[["candidate_id", "area_acres"]].reset_index(drop=True),
+                pd.DataFrame(extra),
+                scores,
+            ],
+            axis=1,
         )
         table["excluded"] = excluded
         table["exclusion_reason"] = exclusion_reason.astype(str)
         table["rank"] = rank(scores["total_score"].to_numpy(), excluded, ids).array
-        candidates = gpd.GeoDataFrame(table, geometry=study.candidates.geometry.to_numpy(),
-                                      crs=study.crs)
+        candidates = gpd.GeoDataFrame(
+            table, geometry=study.candidates.geometry.to_numpy(), crs=study.crs
+        )
     overlays = _context_overlays(study) + overlays
     counts: dict[str, Any] = {
         "candidates": n,

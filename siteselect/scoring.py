@@ -25,10 +25,7 @@ def format_value(value: float, unit: str) -> str:
     if not np.isfinite(value):
         return "n/a"
     magnitude = abs(value)
-    if magnitude >= 100:
-        text = f"{value:,.0f}"
-    else:
-        text = f"{value:.3g}"
+    text = f"{value:,.0f}" if magnitude >= 100 else f"{value:.3g}"
     if unit == "%":
         return f"{text}%"
     return f"{text} {unit}".strip()
@@ -56,18 +53,19 @@ def constraint_reasons(
     values = measurement.values
     reasons = np.full(len(values), "", dtype=object)
     unit = measurement.unit
-    for mask, word, limit in (
-        (violations(values, lower, None), "below the minimum", lower),
-        (violations(values, None, upper), "above the maximum", upper),
+    feature = measurement.feature
+    for mask, template, word, limit in (
+        (violations(values, lower, None), measurement.phrase_low, "minimum", lower),
+        (violations(values, None, upper), measurement.phrase_high, "maximum", upper),
     ):
         for i in np.flatnonzero(mask):
-            text = (
-                f"{name}: {measurement.label} is {format_value(values[i], unit)}, "
-                f"{word} {format_value(float(limit), unit)}"  # type: ignore[arg-type]
+            name_of = (
+                str(feature[i]) if feature is not None and feature[i] else "the nearest feature"
             )
-            if measurement.feature is not None and measurement.feature[i]:
-                text += f" ({measurement.feature[i]})"
-            reasons[i] = text
+            phrase = template.format(
+                value=format_value(values[i], unit), feature=name_of, label=measurement.label
+            )
+            reasons[i] = f"{name}: {phrase} ({word} {format_value(float(limit), unit)})"  # type: ignore[arg-type]
     missing = np.isnan(values)
     reasons[missing] = f"{name}: {measurement.missing_reason}"
     return reasons

@@ -91,8 +91,8 @@ class Study:
         inside = (graph.x >= xmin) & (graph.x <= xmax) & (graph.y >= ymin) & (graph.y <= ymax)
         if not inside.any():
             raise LayerError(
-                f"network.source: the road network does not cover the candidates "
-                f"(no road node inside their extent); is it the right region?"
+                "network.source: the road network does not cover the candidates "
+                "(no road node inside their extent); is it the right region?"
             )
 
     def representative_xy(self) -> tuple[np.ndarray, np.ndarray]:

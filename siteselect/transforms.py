@@ -141,7 +141,9 @@ class Step(_Transform):
         return out
 
     def describe(self, unit: str = "") -> str:
-        parts = [f"<= {_fmt(b, unit)}: {s:g}" for b, s in zip(self.breaks, self.scores, strict=False)]
+        parts = [
+            f"<= {_fmt(b, unit)}: {s:g}" for b, s in zip(self.breaks, self.scores, strict=False)
+        ]
         parts.append(f"above: {self.scores[-1]:g}")
         return "step: " + ", ".join(parts)
 

@@ -81,7 +81,9 @@ def _coverage(geoms: np.ndarray, boxes: np.ndarray, cell_area: float) -> np.ndar
     coverage[full] = 1.0
     partial = hits & is_areal & ~full
     if partial.any():
-        coverage[partial] = shapely.area(shapely.intersection(geoms[partial], boxes[partial])) / cell_area
+        coverage[partial] = (
+            shapely.area(shapely.intersection(geoms[partial], boxes[partial])) / cell_area
+        )
     coverage[hits & ~is_areal] = 1.0
     return coverage
 

@@ -106,8 +106,16 @@ def write_raster(path: Path) -> Path:
     values = np.tile(0.3 + 0.6 * cols / (width - 1), (height, 1)).astype("float32")
     values[:2, :2] = -9999.0
     with rasterio.open(
-        path, "w", driver="GTiff", width=width, height=height, count=1, dtype="float32",
-        crs=UTM, transform=transform, nodata=-9999.0,
+        path,
+        "w",
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=1,
+        dtype="float32",
+        crs=UTM,
+        transform=transform,
+        nodata=-9999.0,
     ) as dst:
         dst.write(values, 1)
     return path
@@ -120,22 +128,29 @@ def write_world(folder: Path) -> Path:
     parcels().to_crs("EPSG:2230").to_file(folder / "parcels.gpkg", layer="parcels")
     write_raster(folder / "hazard.tif")
     hospitals = gpd.GeoDataFrame(
-        {"NAME": ["West Hospital", "Closed Hospital"], "BEDS": [300, 100],
-         "STATUS": ["OPEN", "CLOSED"]},
+        {
+            "NAME": ["West Hospital", "Closed Hospital"],
+            "BEDS": [300, 100],
+            "STATUS": ["OPEN", "CLOSED"],
+        },
         geometry=[shapely.Point(X0 + 200, Y0 + 1200), shapely.Point(X0 + 2200, Y0 + 2200)],
         crs=UTM,
     ).to_crs("EPSG:4326")
     hospitals.to_file(folder / "hospitals.geojson")
     tracts = gpd.GeoDataFrame(
         {"GEOID": ["A", "B"], "pop_total_population": [1000, 9000]},
-        geometry=[shapely.box(X0, Y0, X0 + 1200, Y0 + 2400),
-                  shapely.box(X0 + 1200, Y0, X0 + 2400, Y0 + 2400)],
+        geometry=[
+            shapely.box(X0, Y0, X0 + 1200, Y0 + 2400),
+            shapely.box(X0 + 1200, Y0, X0 + 2400, Y0 + 2400),
+        ],
         crs=UTM,
     ).to_crs("EPSG:4269")
     tracts.to_file(folder / "tracts.gpkg", layer="tracts")
-    zones = gpd.GeoDataFrame({"name": ["Runway 1"]},
-                             geometry=[shapely.LineString([(X0 + 100, Y0 + 2300),
-                                                           (X0 + 700, Y0 + 2300)])], crs=UTM)
+    zones = gpd.GeoDataFrame(
+        {"name": ["Runway 1"]},
+        geometry=[shapely.LineString([(X0 + 100, Y0 + 2300), (X0 + 700, Y0 + 2300)])],
+        crs=UTM,
+    )
     zones.to_crs("EPSG:4326").to_file(folder / "runway.geojson")
     config = folder / "world.yaml"
     config.write_text(WORLD_CONFIG, encoding="utf-8")

@@ -42,7 +42,9 @@ def test_negative_weight_names_file_line_and_field(world_config: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     line = _line_of(path, "weight: -1")
-    assert str(info.value).endswith(f"neg.yaml:{line}: criteria.seismic.weight: must be >= 0 (got -1)")
+    assert str(info.value).endswith(
+        f"neg.yaml:{line}: criteria.seismic.weight: must be >= 0 (got -1)"
+    )
 
 
 def test_typo_key_suggests_the_right_one(world_config: Path) -> None:
@@ -59,7 +61,9 @@ def test_missing_layer_file(world_config: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     message = str(info.value)
-    assert f"missing.yaml:{_line_of(path, 'hazard:')}: layers.hazard.source: file not found" in message
+    assert (
+        f"missing.yaml:{_line_of(path, 'hazard:')}: layers.hazard.source: file not found" in message
+    )
     assert "nowhere.tif" in message
 
 
@@ -67,12 +71,22 @@ def test_missing_layer_file(world_config: Path) -> None:
     ("old", "new", "expected"),
     [
         ("layer: hazard\n", "layer: hazzard\n", "criteria.seismic.layer: unknown layer 'hazzard'"),
-        ("kind: raster_zonal", "kind: raster_zone", "criteria.seismic.kind: unknown kind 'raster_zone'; did you mean 'raster_zonal'?"),
-        ("    transform: {fn: linear, best: 0.3, worst: 0.9}\n", "",
-         "criteria.seismic: missing 'transform'"),
+        (
+            "kind: raster_zonal",
+            "kind: raster_zone",
+            "criteria.seismic.kind: unknown kind 'raster_zone'; did you mean 'raster_zonal'?",
+        ),
+        (
+            "    transform: {fn: linear, best: 0.3, worst: 0.9}\n",
+            "",
+            "criteria.seismic: missing 'transform'",
+        ),
         ("max_minutes: 5", "label: x", "constraints.far_from_freeway: a constraint needs"),
-        ("best: 0.3, worst: 0.9", "best: 0.3, worst: 0.3",
-         "criteria.seismic.transform: best and worst must differ"),
+        (
+            "best: 0.3, worst: 0.9",
+            "best: 0.3, worst: 0.3",
+            "criteria.seismic.transform: best and worst must differ",
+        ),
         ("fn: minmax", "fn: sigmoid", "criteria.members.transform.fn: unknown fn 'sigmoid'"),
         ("top_n: 5", "top_n: 0", "outputs.top_n: must be >= 1"),
         ("name: Tiny world\n", "", "bad.yaml: name: required field is missing"),
@@ -96,14 +110,20 @@ def test_invalid_yaml_gives_line(tmp_path: Path) -> None:
 def test_schema_is_json_with_every_kind() -> None:
     schema = json.loads(json.dumps(config_schema()))
     kinds = set(schema["$defs"])
-    assert {"NetworkTimeSpec", "ZonesSpec", "RasterZonalSpec", "AccessibilitySpec",
-            "DistanceSpec"} <= kinds
+    assert {
+        "NetworkTimeSpec",
+        "ZonesSpec",
+        "RasterZonalSpec",
+        "AccessibilitySpec",
+        "DistanceSpec",
+    } <= kinds
     assert "source_path" not in schema["properties"]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "siteselect", *args], capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "siteselect", *args], capture_output=True, text=True, check=False
+    )
 
 
 def test_cli_bad_config_is_one_line_exit_2(world_config: Path) -> None:
@@ -112,7 +132,9 @@ def test_cli_bad_config_is_one_line_exit_2(world_config: Path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and "criteria.competition.weight: must be >= 0" in lines[0]
+    assert (
+        lines[0].startswith("error: ") and "criteria.competition.weight: must be >= 0" in lines[0]
+    )
     assert "Traceback" not in result.stderr
 
 

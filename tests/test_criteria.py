@@ -30,7 +30,9 @@ def test_candidates_reprojected_with_area(study: Study) -> None:
     assert study.crs.to_epsg() == 32611
     assert len(study.candidates) == 36
     # 370 m squares drawn in UTM, stored in California State Plane feet, read back
-    assert study.candidates["area_acres"].to_numpy() == pytest.approx(370**2 / 4046.8564224, rel=1e-6)
+    assert study.candidates["area_acres"].to_numpy() == pytest.approx(
+        370**2 / 4046.8564224, rel=1e-6
+    )
 
 
 def test_distance_equals_naive(study: Study) -> None:
@@ -62,8 +64,13 @@ def test_raster_max_over_whole_parcel(study: Study) -> None:
 
 
 def test_accessibility_gravity_equals_naive(study: Study) -> None:
-    spec = AccessibilitySpec(kind="accessibility", layer="tracts", population="pop_total_population",
-                             decay=DecaySpec(fn="gaussian", half_min=3), speed_kmh=30)
+    spec = AccessibilitySpec(
+        kind="accessibility",
+        layer="tracts",
+        population="pop_total_population",
+        decay=DecaySpec(fn="gaussian", half_min=3),
+        speed_kmh=30,
+    )
     got = measure_access(spec, study)
     tracts = study.vector("tracts")
     points = [t.representative_point() for t in tracts.geometry]
@@ -77,7 +84,13 @@ def test_accessibility_gravity_equals_naive(study: Study) -> None:
 
 
 def test_catchment_counts_population_within_threshold(study: Study) -> None:
-    spec = AccessibilitySpec(kind="accessibility", layer="tracts", population="pop_total_population",
-                             method="catchment", max_minutes=0.1, speed_kmh=30)
+    spec = AccessibilitySpec(
+        kind="accessibility",
+        layer="tracts",
+        population="pop_total_population",
+        method="catchment",
+        max_minutes=0.1,
+        speed_kmh=30,
+    )
     got = measure_access(spec, study)
     assert set(np.unique(got.values)) <= {0.0, 1000.0, 9000.0, 10000.0}

@@ -28,9 +28,19 @@ def world_graph(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.mark.parametrize(
     ("raw", "kmh"),
-    [("65 mph", 65 * 1.609344), ("50", 50.0), ("50 km/h", 50.0), ("40;50", 40.0),
-     (["30 mph", "25 mph"], 25 * 1.609344), ("20 knots", 20 * 1.852), ("signals", math.nan),
-     ("none", math.nan), ("walk", math.nan), (None, math.nan), ("0", math.nan)],
+    [
+        ("65 mph", 65 * 1.609344),
+        ("50", 50.0),
+        ("50 km/h", 50.0),
+        ("40;50", 40.0),
+        (["30 mph", "25 mph"], 25 * 1.609344),
+        ("20 knots", 20 * 1.852),
+        ("signals", math.nan),
+        ("none", math.nan),
+        ("walk", math.nan),
+        (None, math.nan),
+        ("0", math.nan),
+    ],
 )
 def test_parse_maxspeed(raw: object, kmh: float) -> None:
     got = parse_maxspeed(raw)
@@ -88,8 +98,13 @@ def test_empty_and_unsupported_files(tmp_path: Path) -> None:
 @st.composite
 def random_digraph(draw):
     n = draw(st.integers(2, 25))
-    edges = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1),
-                                    st.floats(0.5, 100.0)), min_size=1, max_size=80))
+    edges = draw(
+        st.lists(
+            st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.floats(0.5, 100.0)),
+            min_size=1,
+            max_size=80,
+        )
+    )
     targets = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=4, unique=True))
     return n, edges, targets
 

@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from siteselect.criteria.base import Measurement
 from siteselect.expressions import ExpressionError, evaluate
-from siteselect.scoring import WeightedCriterion, constraint_reasons, join_reasons, rank, score_table
+from siteselect.scoring import (
+    WeightedCriterion,
+    constraint_reasons,
+    join_reasons,
+    rank,
+    score_table,
+)
 from siteselect.transforms import Gaussian, Linear, Logistic, MinMax, Step
 
 finite = st.floats(-1e6, 1e6, allow_nan=False)
@@ -18,7 +24,9 @@ arrays = st.lists(finite, min_size=1, max_size=50).map(np.array)
 
 
 @given(arrays, finite, finite)
-def test_linear_in_unit_interval_and_monotone(values: np.ndarray, best: float, worst: float) -> None:
+def test_linear_in_unit_interval_and_monotone(
+    values: np.ndarray, best: float, worst: float
+) -> None:
     assume(abs(best - worst) > 1e-6)
     transform = Linear(fn="linear", best=best, worst=worst)
     scores = transform.apply(np.sort(values))
@@ -29,8 +37,10 @@ def test_linear_in_unit_interval_and_monotone(values: np.ndarray, best: float, w
 
 @given(arrays, finite, st.floats(1e-3, 1e5))
 def test_logistic_and_gaussian_in_unit_interval(values, centre, scale) -> None:
-    for transform in (Logistic(fn="logistic", midpoint=centre, scale=scale, better="lower"),
-                      Gaussian(fn="gaussian", ideal=centre, sd=scale)):
+    for transform in (
+        Logistic(fn="logistic", midpoint=centre, scale=scale, better="lower"),
+        Gaussian(fn="gaussian", ideal=centre, sd=scale),
+    ):
         scores = transform.apply(values)
         assert ((scores >= 0) & (scores <= 1)).all()
 
@@ -50,7 +60,7 @@ def test_expressions() -> None:
     table = pd.DataFrame({"a": [1.0, 2.0], "b_1": [4.0, 8.0], "c+d": [1.0, 1.0]})
     assert evaluate("-(a + b_1) / 2 * 3", table).tolist() == [-7.5, -15.0]
     assert evaluate("`c+d` + 1e1", table).tolist() == [11.0, 11.0]
-    with pytest.raises(ExpressionError, match="unknown column 'b1'.*b_1"):
+    with pytest.raises(ExpressionError, match=r"unknown column 'b1'.*b_1"):
         evaluate("a + b1", table)
     for bad in ("a +", "(a", "a b", "__import__('os')", "a ** 2", ""):
         with pytest.raises(ExpressionError):
@@ -66,8 +76,13 @@ def test_expression_matches_python_arithmetic(rows) -> None:
 
 
 def test_weighted_sum_rank_and_reasons() -> None:
-    distance = Measurement(values=np.array([100.0, 500.0, np.nan]), unit="m", label="Distance to fault",
-                           feature=np.array(["Rose Canyon", "Rose Canyon", ""], dtype=object))
+    distance = Measurement(
+        values=np.array([100.0, 500.0, np.nan]),
+        unit="m",
+        label="Distance to fault",
+        feature=np.array(["Rose Canyon", "Rose Canyon", ""], dtype=object),
+        phrase_low="within {value} of {feature}",
+    )
     minutes = Measurement(values=np.array([5.0, 10.0, 2.0]), unit="min", label="Drive time")
     criteria = [
         WeightedCriterion("dist", distance, Linear(fn="linear", best=1000, worst=0), 1.0),
@@ -77,8 +92,7 @@ def test_weighted_sum_rank_and_reasons() -> None:
     assert table["contrib_drive"].tolist() == pytest.approx([0.375, 0.0, 0.6])
     assert table["total_score"].tolist() == pytest.approx([0.4, 0.125, 0.6])
     reasons = constraint_reasons("fault_setback", distance, 150.0, None)
-    assert reasons[0] == ("fault_setback: Distance to fault is 100 m, below the minimum 150 m "
-                          "(Rose Canyon)")
+    assert reasons[0] == "fault_setback: within 100 m of Rose Canyon (minimum 150 m)"
     assert reasons[1] == "" and reasons[2] == "fault_setback: no value"
     joined = join_reasons([reasons, np.array(["", "", "y"], dtype=object)], 3)
     assert joined.tolist() == [reasons[0], "", "fault_setback: no value; y"]

@@ -18,9 +18,18 @@ NODATA = -9999.0
 
 
 def _write(path: Path, values: np.ndarray, x0: float, y0: float, cell: float) -> Path:
-    with rasterio.open(path, "w", driver="GTiff", width=values.shape[1], height=values.shape[0],
-                       count=1, dtype="float64", crs="EPSG:32611",
-                       transform=from_origin(x0, y0, cell, cell), nodata=NODATA) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=values.shape[1],
+        height=values.shape[0],
+        count=1,
+        dtype="float64",
+        crs="EPSG:32611",
+        transform=from_origin(x0, y0, cell, cell),
+        nodata=NODATA,
+    ) as dst:
         dst.write(values, 1)
     return path
 
@@ -30,8 +39,9 @@ def naive(geom, values: np.ndarray, x0: float, y0: float, cell: float):
     found, weights = [], []
     for row in range(values.shape[0]):
         for col in range(values.shape[1]):
-            box = shapely.box(x0 + col * cell, y0 - (row + 1) * cell, x0 + (col + 1) * cell,
-                              y0 - row * cell)
+            box = shapely.box(
+                x0 + col * cell, y0 - (row + 1) * cell, x0 + (col + 1) * cell, y0 - row * cell
+            )
             if geom.geom_type == "Point":
                 covered = 1.0 if shapely.intersects(geom, box) else 0.0
             else:
@@ -48,8 +58,9 @@ def naive(geom, values: np.ndarray, x0: float, y0: float, cell: float):
 @st.composite
 def scenes(draw):
     rows, cols = draw(st.integers(1, 6)), draw(st.integers(1, 6))
-    values = np.array(draw(st.lists(st.floats(0, 2), min_size=rows * cols,
-                                    max_size=rows * cols))).reshape(rows, cols)
+    values = np.array(
+        draw(st.lists(st.floats(0, 2), min_size=rows * cols, max_size=rows * cols))
+    ).reshape(rows, cols)
     holes = draw(st.lists(st.booleans(), min_size=rows * cols, max_size=rows * cols))
     values[np.array(holes).reshape(rows, cols)] = NODATA
     geoms = []
@@ -66,7 +77,9 @@ def scenes(draw):
     return values, geoms
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(scenes())
 def test_zonal_equals_naive(tmp_path: Path, scene) -> None:
     values, geoms = scene
@@ -75,8 +88,11 @@ def test_zonal_equals_naive(tmp_path: Path, scene) -> None:
     for i, geom in enumerate(geoms):
         want_max, want_min, want_mean = naive(geom, values, 0.0, 0.0, 10.0)
         np.testing.assert_allclose(
-            [result.max[i], result.min[i], result.mean[i]], [want_max, want_min, want_mean],
-            rtol=1e-9, atol=1e-9, equal_nan=True,
+            [result.max[i], result.min[i], result.mean[i]],
+            [want_max, want_min, want_mean],
+            rtol=1e-9,
+            atol=1e-9,
+            equal_nan=True,
         )
 
 

@@ -70,12 +70,16 @@ class AccessibilitySpec(KindSpec):
 
     kind: Literal["accessibility"]
     layer: str = Field(description="Zones with population columns (census tracts).")
-    population: str = Field(description="Arithmetic over columns, e.g. 'hh_income_100K_149K * 2.6'.")
+    population: str = Field(
+        description="Arithmetic over columns, e.g. 'hh_income_100K_149K * 2.6'."
+    )
     method: Literal["gravity", "catchment"] = "gravity"
     decay: DecaySpec = Field(default_factory=DecaySpec)
     max_minutes: float = Field(default=60.0, gt=0, description="Ignore zones farther than this.")
     speed_kmh: float = Field(default=40.0, gt=0, description="Straight-line travel speed.")
-    circuity: float = Field(default=1.0, ge=1, description="Road distance / straight-line distance.")
+    circuity: float = Field(
+        default=1.0, ge=1, description="Road distance / straight-line distance."
+    )
     min: float | None = Field(default=None, ge=0, description="Constraint: minimum people.")
 
     bound_fields: ClassVar[tuple[str, ...]] = ("min",)
@@ -84,7 +88,9 @@ class AccessibilitySpec(KindSpec):
         return (self.min, None)
 
 
-def population_points(spec: AccessibilitySpec, study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def population_points(
+    spec: AccessibilitySpec, study: Study
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, y, population) of each zone's interior point."""
     zones = study.vector(spec.layer)
     try:
@@ -93,8 +99,9 @@ def population_points(spec: AccessibilitySpec, study: Study) -> tuple[np.ndarray
         raise CriterionError(f"layers.{spec.layer}: population: {exc}") from None
     bad = ~np.isfinite(population)
     if bad.any():
-        logger.warning("%s: population is missing for %d zone(s); counted as 0", spec.layer,
-                       int(bad.sum()))
+        logger.warning(
+            "%s: population is missing for %d zone(s); counted as 0", spec.layer, int(bad.sum())
+        )
         population = np.where(bad, 0.0, population)
     points = shapely.point_on_surface(zones.geometry.to_numpy())
     return shapely.get_x(points), shapely.get_y(points), population
@@ -130,14 +137,21 @@ def measure(spec: AccessibilitySpec, study: Study) -> Measurement:
     cand_x, cand_y = study.representative_xy()
     minutes_per_m = spec.circuity / (spec.speed_kmh / 3.6) / 60.0
     if spec.method == "catchment":
+
         def weight_fn(minutes: np.ndarray) -> np.ndarray:
             return np.ones_like(minutes)
     else:
         weight_fn = spec.decay.weights
-    logger.info("%s: straight-line travel at %g km/h (circuity %g), %s", spec.layer,
-                spec.speed_kmh, spec.circuity, spec.method)
-    values = reachable_population(cand_x, cand_y, zone_x, zone_y, population, minutes_per_m,
-                                  weight_fn, spec.max_minutes)
+    logger.info(
+        "%s: straight-line travel at %g km/h (circuity %g), %s",
+        spec.layer,
+        spec.speed_kmh,
+        spec.circuity,
+        spec.method,
+    )
+    values = reachable_population(
+        cand_x, cand_y, zone_x, zone_y, population, minutes_per_m, weight_fn, spec.max_minutes
+    )
     zones = study.vector(spec.layer)
     overlay = Overlay(
         name=spec.label or "Target population",
@@ -148,7 +162,9 @@ def measure(spec: AccessibilitySpec, study: Study) -> Measurement:
         color="#238b45",
         show=False,
     )
-    label = "Target population reached" if spec.method == "gravity" else (
-        f"Target population within {spec.max_minutes:g} min"
+    label = (
+        "Target population reached"
+        if spec.method == "gravity"
+        else (f"Target population within {spec.max_minutes:g} min")
     )
     return Measurement(values=values, unit="people", label=spec.label or label, overlays=[overlay])

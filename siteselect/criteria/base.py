@@ -83,6 +83,10 @@ class Measurement:
         More per-candidate columns to carry into the outputs (e.g. snap distance).
     missing_reason : str
         Why a value can be NaN, for the exclusion reason of such candidates.
+    phrase_low, phrase_high : str
+        Templates for exclusion reasons when a value is below a minimum / above
+        a maximum; ``{value}`` (formatted with its unit), ``{feature}`` and
+        ``{label}`` are filled in, e.g. ``"within {value} of {feature}"``.
     overlays : list of Overlay
         Layers worth drawing on the map (zones, facilities).
     """
@@ -93,6 +97,8 @@ class Measurement:
     feature: np.ndarray | None = None
     extra_columns: dict[str, np.ndarray] = field(default_factory=dict)
     missing_reason: str = "no value"
+    phrase_low: str = "{label} is {value}"
+    phrase_high: str = "{label} is {value}"
     overlays: list[Overlay] = field(default_factory=list)
 
 

@@ -38,8 +38,10 @@ class DistanceSpec(KindSpec):
 def _overlay(spec: DistanceSpec, study: Study) -> Overlay:
     frame = study.vector(spec.layer)
     kinds = set(frame.geom_type)
-    kind = "points" if kinds <= {"Point", "MultiPoint"} else (
-        "lines" if kinds <= {"LineString", "MultiLineString"} else "polygons"
+    kind = (
+        "points"
+        if kinds <= {"Point", "MultiPoint"}
+        else ("lines" if kinds <= {"LineString", "MultiLineString"} else "polygons")
     )
     columns = ["feature_name", "geometry"]
     if spec.size_column and spec.size_column in frame.columns:
@@ -72,4 +74,6 @@ def measure(spec: DistanceSpec, study: Study) -> Measurement:
         label=spec.label or f"Distance to nearest {spec.layer.replace('_', ' ')}",
         feature=nearest,
         overlays=[_overlay(spec, study)],
+        phrase_low="within {value} of {feature}",
+        phrase_high="{value} from the nearest, {feature}",
     )

@@ -77,8 +77,11 @@ def _target_nodes(spec: NetworkTimeSpec, graph: RoadGraph, study: Study) -> np.n
 
 def _target_overlay(spec: NetworkTimeSpec, graph: RoadGraph, nodes: np.ndarray) -> Overlay:
     frame = gpd.GeoDataFrame(
-        {"feature_name": [f"{spec.to.replace('_', ' ')[:-1]} (OSM node {graph.node_ids[i]})"
-                          for i in nodes]},
+        {
+            "feature_name": [
+                f"{spec.to.replace('_', ' ')[:-1]} (OSM node {graph.node_ids[i]})" for i in nodes
+            ]
+        },
         geometry=shapely.points(graph.x[nodes], graph.y[nodes]),
         crs=graph.crs,
     )
@@ -107,17 +110,22 @@ def measure(spec: NetworkTimeSpec, study: Study) -> Measurement:
     minutes[~np.isfinite(minutes)] = np.nan
     far = snap_m > network_spec.max_snap_m
     if far.any():
-        logger.warning("%d candidate(s) more than %g m from any road", int(far.sum()),
-                       network_spec.max_snap_m)
+        logger.warning(
+            "%d candidate(s) more than %g m from any road", int(far.sum()), network_spec.max_snap_m
+        )
     label = {
         "freeway_entrances": "Drive time to nearest freeway on-ramp",
         "freeway_exits": "Drive time from nearest freeway off-ramp",
     }.get(spec.to, f"Drive time to nearest {spec.to}")
+    label = spec.label or label
+    phrase = "{value} " + (label[:1].lower() + label[1:]).replace("{", "{{").replace("}", "}}")
     return Measurement(
         values=minutes,
         unit="min",
-        label=spec.label or label,
+        label=label,
         extra_columns={"snap_m": np.round(snap_m, 1), "off_network": far},
         missing_reason="no road route to any target",
+        phrase_low=phrase,
+        phrase_high=phrase,
         overlays=[_target_overlay(spec, graph, targets)],
     )

@@ -28,7 +28,9 @@ class RasterZonalSpec(KindSpec):
 
     kind: Literal["raster_zonal"]
     layer: str = Field(description="Name of a raster entry under 'layers:'.")
-    stat: Literal["max", "min", "mean"] = Field(default="max", description="Statistic per candidate.")
+    stat: Literal["max", "min", "mean"] = Field(
+        default="max", description="Statistic per candidate."
+    )
     min: float | None = Field(default=None, description="Constraint: lower bound (raster units).")
     max: float | None = Field(default=None, description="Constraint: upper bound (raster units).")
 
@@ -47,18 +49,27 @@ def measure(spec: RasterZonalSpec, study: Study) -> Measurement:
         unit = layer.units or (src.units[layer.band - 1] if src.units else "") or ""
         description = (src.descriptions[layer.band - 1] if src.descriptions else None) or spec.layer
     geoms = study.candidates.geometry.to_crs(raster_crs).to_numpy()
-    logger.info("%s: sampling %d candidates in the raster's CRS %s", spec.layer, len(geoms),
-                raster_crs.to_string())
+    logger.info(
+        "%s: sampling %d candidates in the raster's CRS %s",
+        spec.layer,
+        len(geoms),
+        raster_crs.to_string(),
+    )
     zonal = zonal_stats(geoms, layer.source, layer.band)
     values = getattr(zonal, spec.stat)
     missing = np.isnan(values)
     if missing.any():
-        logger.warning("%s: %d candidate(s) have no valid cell (outside the raster or nodata)",
-                       spec.layer, int(missing.sum()))
+        logger.warning(
+            "%s: %d candidate(s) have no valid cell (outside the raster or nodata)",
+            spec.layer,
+            int(missing.sum()),
+        )
     return Measurement(
         values=values,
         unit=unit,
         label=spec.label or f"{spec.stat.capitalize()} {description} over the parcel",
         extra_columns={"covered_fraction": np.round(zonal.covered_fraction, 4)},
         missing_reason=f"no {spec.layer} data over the parcel (outside the raster or nodata)",
+        phrase_low=f"{spec.stat} {spec.layer} over the parcel is {{value}}",
+        phrase_high=f"{spec.stat} {spec.layer} over the parcel is {{value}}",
     )

@@ -29,7 +29,9 @@ class ZonesSpec(KindSpec):
     kind: Literal["zones"]
     layer: str = Field(description="Name of an entry under 'layers:'.")
     buffer_m: float = Field(default=0.0, ge=0, description="Buffer around each feature, metres.")
-    zone_label: str = Field(default="zone", description="What a zone is, for reasons ('runway buffer').")
+    zone_label: str = Field(
+        default="zone", description="What a zone is, for reasons ('runway buffer')."
+    )
     max_overlap_pct: float | None = Field(
         default=None, ge=0, le=100, description="Constraint: largest share allowed inside, %."
     )
@@ -86,4 +88,5 @@ def measure(spec: ZonesSpec, study: Study) -> Measurement:
         label=spec.label or f"Share inside {spec.zone_label}s",
         feature=first,
         overlays=[overlay],
+        phrase_high="{value} of the parcel inside {feature}",
     )

@@ -164,7 +164,10 @@ def build_road_graph(
     in_main = labels == largest
     logger.info(
         "routing graph: %d nodes, %d edges; largest strongly connected component %d nodes (%.1f%%)",
-        n, len(fastest), int(in_main.sum()), 100.0 * in_main.mean(),
+        n,
+        len(fastest),
+        int(in_main.sum()),
+        100.0 * in_main.mean(),
     )
     return RoadGraph(
         node_ids=np.asarray(nodes, dtype=np.int64),

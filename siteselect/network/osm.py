@@ -22,10 +22,32 @@ logger = logging.getLogger(__name__)
 
 NOT_DRIVABLE_HIGHWAYS = frozenset(
     {
-        "abandoned", "bridleway", "bus_guideway", "construction", "corridor", "cycleway",
-        "elevator", "escalator", "footway", "no", "path", "pedestrian", "planned",
-        "platform", "proposed", "raceway", "razed", "steps", "track", "via_ferrata",
-        "bus_stop", "busway", "disused", "emergency_bay", "rest_area", "services",
+        "abandoned",
+        "bridleway",
+        "bus_guideway",
+        "construction",
+        "corridor",
+        "cycleway",
+        "elevator",
+        "escalator",
+        "footway",
+        "no",
+        "path",
+        "pedestrian",
+        "planned",
+        "platform",
+        "proposed",
+        "raceway",
+        "razed",
+        "steps",
+        "track",
+        "via_ferrata",
+        "bus_stop",
+        "busway",
+        "disused",
+        "emergency_bay",
+        "rest_area",
+        "services",
     }
 )
 """Highway classes osmnx's ``drive`` filter leaves out (plus a few non-roads)."""
@@ -114,6 +136,10 @@ def read_graph_file(path: Path) -> nx.MultiDiGraph:
     graph = drivable_subgraph(graph)
     if graph.number_of_edges() == 0:
         raise NetworkError(f"network.source: {path.name} contains no drivable roads")
-    logger.info("road network %s: %d nodes, %d drivable edges", path.name,
-                graph.number_of_nodes(), graph.number_of_edges())
+    logger.info(
+        "road network %s: %d nodes, %d drivable edges",
+        path.name,
+        graph.number_of_nodes(),
+        graph.number_of_edges(),
+    )
     return graph

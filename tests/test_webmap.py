@@ -1,0 +1,375 @@
+"""Unit tests of siteselect.webmap: layers, markers, popups, escaping, file size."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+from shapely.geometry import LineString, Point, Polygon, box
+
+from siteselect import webmap
+from siteselect._webmap_popup import esc, format_number, format_value
+from siteselect.results import ConstraintInfo, CriterionInfo, Overlay, RunResult
+
+UTM11 = pyproj.CRS("EPSG:32611")
+#: Downtown San Diego in UTM zone 11N.
+ORIGIN = (485_000.0, 3_619_000.0)
+XSS = "<script>alert(1)</script>"
+TEMPLATE_XSS = "${alert(2)}`\\u"
+
+CRITERIA = [
+    CriterionInfo(
+        "freeway_access", "network_time", "Drive time to nearest freeway on-ramp", "min", 3.0,
+        "linear: 2 min -> 1, 15 min -> 0",
+    ),
+    CriterionInfo(
+        "competitor_distance", "distance", "Distance to nearest competing hospital", "m", 2.0,
+        "linear: 1000 m -> 0, 8000 m -> 1",
+    ),
+    CriterionInfo(
+        "population", "population", "Residents within 15 minutes", "people", 4.0,
+        "linear: 50000 -> 0, 400000 -> 1",
+    ),
+    CriterionInfo("slope", "raster_mean", "Mean slope", "%", 1.0, "linear: 2 -> 1, 15 -> 0"),
+]  # fmt: skip
+
+
+def _parcel(x: float, y: float, rng: np.random.Generator, size: float) -> Polygon:
+    """An irregular ~16-vertex parcel centred on (x, y)."""
+    angles = np.sort(rng.uniform(0, 2 * math.pi, 16))
+    radii = size * rng.uniform(0.75, 1.0, 16)
+    return Polygon(zip(x + radii * np.cos(angles), y + radii * np.sin(angles), strict=True))
+
+
+def make_candidates(n: int, seed: int = 0, excluded_share: float = 0.15) -> gpd.GeoDataFrame:
+    """``n`` synthetic candidates on a grid around downtown San Diego, fully scored."""
+    rng = np.random.default_rng(seed)
+    side = math.ceil(math.sqrt(n))
+    spacing = 260.0
+    geoms = [
+        _parcel(ORIGIN[0] + (i % side) * spacing, ORIGIN[1] + (i // side) * spacing, rng, 110.0)
+        for i in range(n)
+    ]
+    df = pd.DataFrame({"candidate_id": [f"APN-{i:06d}" for i in range(n)]})
+    df["area_acres"] = [g.area / 4046.8564224 for g in geoms]
+    raws = {
+        "freeway_access": rng.uniform(1, 20, n),
+        "competitor_distance": rng.uniform(300, 12000, n),
+        "population": rng.uniform(20_000, 500_000, n),
+        "slope": rng.uniform(0, 25, n),
+    }
+    total_weight = sum(c.weight for c in CRITERIA)
+    df["total_score"] = 0.0
+    for crit in CRITERIA:
+        score = rng.uniform(0, 1, n)
+        df["raw_" + crit.name] = raws[crit.name]
+        df["score_" + crit.name] = score
+        df["contrib_" + crit.name] = score * crit.weight / total_weight
+        df["total_score"] += df["contrib_" + crit.name]
+    excluded = rng.uniform(0, 1, n) < excluded_share
+    df["excluded"] = excluded
+    df["exclusion_reason"] = np.where(excluded, "inside flood zone; slope > 15 %", "")
+    order = df.loc[~excluded, "total_score"].rank(ascending=False, method="first")
+    df["rank"] = pd.array([pd.NA] * n, dtype="Int64")
+    df.loc[~excluded, "rank"] = order.astype(int).to_numpy()
+    return gpd.GeoDataFrame(df, geometry=geoms, crs=UTM11)
+
+
+def make_overlays(hostile_name: str = "Scripps Mercy") -> list[Overlay]:
+    """One overlay of each kind near the synthetic candidates."""
+    x0, y0 = ORIGIN
+    zones = gpd.GeoDataFrame(
+        {"reason": ["FEMA flood zone A", "Airport noise > 65 dB"]},
+        geometry=[
+            box(x0 - 500, y0 - 500, x0 + 800, y0 + 600),
+            box(x0 + 3000, y0, x0 + 4000, y0 + 900),
+        ],
+        crs=UTM11,
+    )
+    hospitals = gpd.GeoDataFrame(
+        {"name": [hostile_name, "UCSD Hillcrest", "Sharp Memorial"], "beds": [700, 450, 0]},
+        geometry=[
+            Point(x0 + 1200, y0 + 2500),
+            Point(x0 - 900, y0 + 4000),
+            Point(x0 + 5000, y0 + 100),
+        ],
+        crs=UTM11,
+    )
+    freeways = gpd.GeoDataFrame(
+        {"ref": ["I-5", "I-8"]},
+        geometry=[
+            LineString([(x0 - 1000, y0 - 2000), (x0 + 500, y0 + 9000)]),
+            LineString([(x0 - 2000, y0 + 4000), (x0 + 9000, y0 + 4200)]),
+        ],
+        crs=UTM11,
+    )
+    city = gpd.GeoDataFrame(
+        {"name": ["City of San Diego"]},
+        geometry=[box(x0 - 3000, y0 - 3000, x0 + 12000, y0 + 12000)],
+        crs=UTM11,
+    )
+    return [
+        Overlay("Exclusion zones", "zones", zones, label_column="reason"),
+        Overlay("Competing hospitals", "points", hospitals, "name", "beds", color="#7c3aed"),
+        Overlay("Freeways", "lines", freeways, "ref", color="#f59e0b"),
+        Overlay("City limits", "polygons", city, "name", color="#111827", show=False),
+    ]
+
+
+def make_run_result(
+    n: int = 60, *, top_n: int = 10, hostile: bool = False, seed: int = 0
+) -> RunResult:
+    """A complete synthetic :class:`RunResult`.
+
+    With ``hostile=True`` the rank-1 candidate id and one overlay feature name are
+    ``<script>alert(1)</script>`` and another candidate id is a template-literal
+    injection attempt.
+    """
+    candidates = make_candidates(n, seed=seed)
+    if hostile:
+        best = candidates.index[candidates["rank"] == 1][0]
+        second = candidates.index[candidates["rank"] == 2][0]
+        candidates.loc[best, "candidate_id"] = XSS
+        candidates.loc[second, "candidate_id"] = TEMPLATE_XSS
+        excluded = candidates.index[candidates["excluded"]]
+        if len(excluded):
+            candidates.loc[excluded[0], "exclusion_reason"] = XSS
+    return RunResult(
+        title=XSS if hostile else "400-bed hospital site selection \u2014 San Diego",
+        crs=UTM11,
+        candidates=candidates,
+        criteria=list(CRITERIA),
+        constraints=[ConstraintInfo("flood", "exclude_within", "Not in a flood zone", 3)],
+        overlays=make_overlays(XSS if hostile else "Scripps Mercy"),
+        top_n=top_n,
+    )
+
+
+def render(result: RunResult, **kwargs: object) -> str:
+    """The full HTML of the map of ``result``."""
+    return webmap.build_map(result, **kwargs).get_root().render()
+
+
+def geojson_payloads(html: str) -> list[dict]:
+    """Every GeoJSON FeatureCollection embedded in the page."""
+    return [json.loads(m) for m in re.findall(r"_add\((\{\"features\": .*?\})\);\n", html)]
+
+
+@pytest.fixture(scope="module")
+def result() -> RunResult:
+    return make_run_result(80, top_n=10)
+
+
+@pytest.fixture(scope="module")
+def page(result: RunResult) -> str:
+    return render(result)
+
+
+def test_top_n_numbered_markers(page: str) -> None:
+    ranks = re.findall(r'class=\\"ss-rank-marker\\" data-rank=\\"(\d+)\\"', page)
+    assert sorted(map(int, ranks)) == list(range(1, 11))
+
+
+def test_popup_has_breakdown_for_every_criterion(page: str, result: RunResult) -> None:
+    best = result.top(1).iloc[0]
+    match = re.search(r'<div class="ss-popup" id="ss-popup-1".*?</table></div>', page)
+    assert match, "popup of rank 1 missing"
+    popup = match.group(0)
+    assert best["candidate_id"] in popup
+    assert f"{best['total_score']:.3f}" in popup
+    for crit in result.criteria:
+        assert crit.label in popup
+        assert f'data-criterion="{crit.name}"' in popup
+        assert format_value(best["raw_" + crit.name], crit.unit) in popup
+        assert f"{best['contrib_' + crit.name]:.3f}" in popup
+    assert popup.count('class="ss-bar"') == len(result.criteria)
+    assert "<script" not in popup
+
+
+def test_ranking_panel_lists_top_sites_in_order(page: str, result: RunResult) -> None:
+    panel = json.loads(re.search(r"div\.innerHTML = (\".*?\");", page).group(1))
+    rows = re.findall(r'class="ss-rank-row" data-rank="(\d+)".*?title="([^"]+)"', panel)
+    top = result.top()
+    assert [int(r) for r, _ in rows] == list(range(1, len(top) + 1))
+    assert [cid for _, cid in rows] == list(top["candidate_id"])
+
+
+def test_layers_controls_and_title(page: str, result: RunResult) -> None:
+    assert result.title in page
+    for name in ["Candidate sites", "Excluded sites", "Top 10 sites"] + [
+        o.name for o in result.overlays
+    ]:
+        assert name in page
+    assert "L.control.layers" in page and '"collapsed": false' in page
+    assert "L.control.scale" in page
+    assert "L.control.fullscreen" in page
+    assert "tile.openstreetmap.org" in page
+    assert "(higher is better)" in page  # colormap legend
+
+
+def test_candidates_and_excluded_in_separate_layers(page: str, result: RunResult) -> None:
+    payloads = geojson_payloads(page)
+    by_keys = {tuple(sorted(p["features"][0]["properties"])): p for p in payloads if p["features"]}
+    ranked = by_keys[("acres", "id", "rank", "score")]
+    excluded = by_keys[("id", "reason", "score")]
+    n_excluded = int(result.candidates["excluded"].sum())
+    assert len(ranked["features"]) == len(result.candidates) - n_excluded
+    assert len(excluded["features"]) == n_excluded
+    assert all("flood zone" in f["properties"]["reason"] for f in excluded["features"])
+    assert ranked["features"][0]["geometry"]["type"] == "Polygon"
+
+
+def _coordinates(geometry: dict) -> list[list[float]]:
+    """Flat list of the positions of a GeoJSON geometry."""
+    coords = np.asarray(geometry["coordinates"], dtype=object)
+    flat: list = [coords.tolist()]
+    while flat and isinstance(flat[0][0], list):
+        flat = [item for part in flat for item in part]
+    return flat
+
+
+def test_coordinates_in_wgs84_and_rounded(page: str) -> None:
+    features = [f for p in geojson_payloads(page) for f in p["features"]]
+    assert features
+    for feature in features:
+        for lon, lat in _coordinates(feature["geometry"]):
+            assert -118 < lon < -116.5 and 32 < lat < 33.5
+            assert round(lon, webmap.COORD_DECIMALS) == lon
+            assert round(lat, webmap.COORD_DECIMALS) == lat
+
+
+def test_overlays_styles(page: str) -> None:
+    assert '"fillColor": "#dc2626"' in page  # zones drawn red
+    assert '"fill": false' in page  # context polygons not filled
+    assert '"radius": 14.0' in page  # biggest hospital
+    assert '"radius": 4.0' in page  # zero beds
+
+
+def _layer_var(page: str, name: str) -> str:
+    return re.search(rf'"{re.escape(name)}" : (feature_group_\w+),', page).group(1)
+
+
+def test_overlay_show_flag_respected(page: str) -> None:
+    hidden = _layer_var(page, "City limits")
+    shown = _layer_var(page, "Freeways")
+    assert f"{hidden}.addTo(map_" not in page
+    assert f"{shown}.addTo(map_" in page
+
+
+def test_escaping_of_hostile_values() -> None:
+    html = render(make_run_result(40, hostile=True))
+    assert XSS not in html
+    assert "alert(1)</script>" not in html
+    assert "${alert(2)}" not in html
+    assert esc(XSS) in html or json.dumps(esc(XSS))[1:-1] in html
+    # The title box, the ranked list and the popup show the escaped text.
+    assert f"<h1>{esc(XSS)}</h1>" in html
+    assert f"<title>{esc(XSS)}</title>" in html
+
+
+def test_esc_neutralises_html_and_template_literals() -> None:
+    assert esc(XSS) == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert esc(TEMPLATE_XSS) == "&#36;{alert(2)}&#96;&#92;u"
+    assert esc("a\"b'c") == "a&quot;b&#x27;c"
+    assert esc(None) == "n/a" and esc(float("nan")) == "n/a"
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (4.2567, "min", "4.26 min"),
+        (12.345, "%", "12.3 %"),
+        (2345.6, "m", "2,346 m"),
+        (183_402.2, "people", "183,402 people"),
+        (float("nan"), "m", "n/a"),
+        (None, "m", "n/a"),
+    ],
+)
+def test_format_value(value: object, unit: str, expected: str) -> None:
+    assert format_value(value, unit) == expected
+
+
+def test_format_number_rejects_text() -> None:
+    assert format_number("abc") == "n/a"
+
+
+def test_write_map_writes_html(tmp_path: Path, result: RunResult) -> None:
+    out = tmp_path / "map.html"
+    webmap.write_map(result, out)
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "ss-rank-marker" in text
+
+
+def test_size_of_2000_polygons(tmp_path: Path) -> None:
+    result = make_run_result(2000, seed=1)
+    out = tmp_path / "map.html"
+    webmap.write_map(result, out)
+    size = out.stat().st_size
+    assert size < 3_000_000, f"map.html is {size / 1e6:.2f} MB for 2,000 polygons"
+    html = out.read_text(encoding="utf-8")
+    assert '"type": "Polygon"' in html
+    assert "raw_population" not in html  # only tooltip columns are embedded
+
+
+def test_many_candidates_drawn_as_points(tmp_path: Path) -> None:
+    result = make_run_result(5200, seed=2, top_n=5)
+    out = tmp_path / "map.html"
+    webmap.write_map(result, out)
+    html = out.read_text(encoding="utf-8")
+    candidate_layers = [
+        p
+        for p in geojson_payloads(html)
+        if p["features"] and "score" in p["features"][0]["properties"]
+    ]
+    assert len(candidate_layers) == 2  # ranked and excluded
+    assert {f["geometry"]["type"] for p in candidate_layers for f in p["features"]} == {"Point"}
+    assert "_pointToLayer" in html
+    assert out.stat().st_size < 3_000_000
+    assert len(re.findall(r'class=\\"ss-rank-marker\\"', html)) == 5
+
+
+def test_max_polygons_threshold_is_configurable(result: RunResult) -> None:
+    html = render(result, max_polygons=10)
+    payloads = [p for p in geojson_payloads(html) if p["features"]]
+    candidates = [p for p in payloads if "acres" in p["features"][0]["properties"]]
+    assert candidates[0]["features"][0]["geometry"]["type"] == "Point"
+
+
+def test_empty_run_still_renders() -> None:
+    result = make_run_result(5)
+    result.candidates = result.candidates.iloc[0:0]
+    result.overlays = []
+    html = render(result)
+    assert "Top 0 sites" in html
+    assert "ss-rank-marker" not in html.replace(".ss-rank-marker", "")
+
+
+def test_all_excluded_or_equal_scores() -> None:
+    result = make_run_result(6)
+    result.candidates["total_score"] = 0.5
+    html = render(result)
+    assert "ss-popup-1" in html
+
+
+def test_unknown_label_column_is_reported() -> None:
+    result = make_run_result(10)
+    result.overlays = [Overlay("Bad", "zones", result.overlays[0].gdf, label_column="nope")]
+    with pytest.raises(ValueError, match="'nope'"):
+        webmap.build_map(result)
+
+
+def test_missing_geometry_and_crs_are_tolerated() -> None:
+    result = make_run_result(12)
+    cands = result.candidates.copy()
+    cands.loc[cands.index[-1], "geometry"] = None
+    result.candidates = gpd.GeoDataFrame(cands, geometry="geometry", crs=None)
+    html = render(result)
+    assert "ss-popup-1" in html
