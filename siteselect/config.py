@@ -101,9 +101,43 @@ class CandidatesSpec(LayerSpec):
 
 
 class NetworkSpec(_Model):
-    """The road network: an OSM file (.osm, .osm.bz2, .osm.pbf) or GraphML."""
+    """The road network: a file (.osm, .osm.bz2, .osm.pbf, .graphml) or an osmnx download.
 
-    source: ResolvedPath = Field(description="OSM XML / PBF / GraphML file.")
+    Exactly one of ``source`` (a file), ``place`` (an osmnx place query) or
+    ``polygon_from_study_area: true`` chooses the input. For a download,
+    ``source`` is where ``siteselect fetch`` stores the GraphML (default
+    ``layers/osm/<place>.graphml`` beside ``configs/``); a run reads it when it
+    exists and downloads (through osmnx's cache) otherwise.
+    """
+
+    source: ResolvedPath | None = Field(
+        default=None, description="OSM XML / PBF / GraphML file (or where a download is stored)."
+    )
+    place: str | None = Field(
+        default=None, description='osmnx place query to download, e.g. "San Diego County, CA".'
+    )
+    polygon_from_study_area: bool = Field(
+        default=False, description="Download the network inside the study area (buffered)."
+    )
+    network_type: Literal["drive", "drive_service"] = Field(
+        default="drive",
+        description="osmnx network type whose drivable filter applies to files and downloads.",
+    )
+    cache_dir: ResolvedPath | None = Field(
+        default=None,
+        description="Folder of the built-graph cache (default .cache/network beside configs/).",
+    )
+    cache: bool = Field(default=True, description="Cache the built graph on disk.")
+    freeway_classes: list[str] = Field(
+        default_factory=lambda: ["motorway"],
+        min_length=1,
+        description='OSM highway classes that are freeways (add "trunk" for expressways).',
+    )
+    ramp_classes: list[str] = Field(
+        default_factory=lambda: ["motorway_link"],
+        min_length=1,
+        description='OSM highway classes of freeway ramps (add "trunk_link" with "trunk").',
+    )
     speeds_kmh: dict[str, Annotated[float, Field(gt=0)]] = Field(
         default_factory=dict,
         description="Default speed per OSM highway class where maxspeed is missing.",
@@ -112,8 +146,31 @@ class NetworkSpec(_Model):
         default=20.0, gt=0, description="Speed from a candidate to its nearest road node."
     )
     max_snap_m: float = Field(
-        default=1000.0, gt=0, description="Candidates farther than this from a road are flagged."
+        default=1000.0,
+        gt=0,
+        description="Candidates farther than this from a road are flagged off_network "
+        "and get no drive time.",
     )
+
+    @property
+    def is_online(self) -> bool:
+        """Whether the network is downloaded (``place`` or ``polygon_from_study_area``)."""
+        return self.place is not None or self.polygon_from_study_area
+
+    @model_validator(mode="after")
+    def _choose_input(self, info: ValidationInfo) -> NetworkSpec:
+        if self.place is not None and self.polygon_from_study_area:
+            raise ValueError("set either 'place' or 'polygon_from_study_area', not both")
+        if self.source is None and not self.is_online:
+            raise ValueError("set 'source' (a file), 'place' or 'polygon_from_study_area: true'")
+        base = Path((info.context or {}).get("base_dir") or Path.cwd())
+        root = base.parent if base.name == "configs" else base
+        if self.source is None:
+            text = "".join(c if c.isalnum() else " " for c in (self.place or "study area").lower())
+            self.source = root / "layers" / "osm" / f"{'-'.join(text.split())}.graphml"
+        if self.cache_dir is None:
+            self.cache_dir = root / ".cache" / "network"
+        return self
 
 
 class OutputsSpec(_Model):
@@ -221,7 +278,8 @@ def _check_files(config: Config, doc: YamlDocument) -> None:
     checks: list[tuple[PathKey, Path]] = [(("candidates", "source"), config.candidates.source)]
     if config.study_area is not None:
         checks.append((("study_area", "source"), config.study_area.source))
-    if config.network is not None:
+    if config.network is not None and not config.network.is_online:
+        assert config.network.source is not None  # set by NetworkSpec._choose_input
         checks.append((("network", "source"), config.network.source))
     checks += [(("layers", k, "source"), v.source) for k, v in config.layers.items()]
     for loc, path in checks:

@@ -65,9 +65,15 @@ def constraint_reasons(
             phrase = template.format(
                 value=format_value(values[i], unit), feature=name_of, label=measurement.label
             )
+            if measurement.reasons is not None and measurement.reasons[i]:
+                phrase = str(measurement.reasons[i])
             reasons[i] = f"{name}: {phrase} ({word} {format_value(float(limit), unit)})"  # type: ignore[arg-type]
     missing = np.isnan(values)
     reasons[missing] = f"{name}: {measurement.missing_reason}"
+    if measurement.exclusions is not None:
+        for i in np.flatnonzero(measurement.exclusions != ""):
+            own = f"{name}: {measurement.exclusions[i]}"
+            reasons[i] = f"{own}; {reasons[i]}" if reasons[i] else own
     return reasons
 
 

@@ -21,7 +21,7 @@ from siteselect._errors import ConfigError, LayerError
 from siteselect.config import CandidatesSpec, Config, LayerSpec
 from siteselect.geo import m2_to_acres, to_working, working_crs
 from siteselect.layers import feature_names, read_vector
-from siteselect.network import RoadGraph, build_road_graph, read_graph_file
+from siteselect.network import RoadGraph, load_road_graph
 
 logger = logging.getLogger(__name__)
 
@@ -76,23 +76,30 @@ class Study:
             logger.warning("layers.%s lies entirely outside the study area: check its CRS", name)
 
     def road_graph(self) -> RoadGraph:
-        """The routing graph (read and built on first use)."""
+        """The routing graph (read, built or taken from the disk cache on first use)."""
         if self._graph is None:
             spec = self.config.network
             if spec is None:
                 raise ConfigError("this criterion needs a 'network:' section in the config")
-            graph = read_graph_file(spec.source)
-            self._graph = build_road_graph(graph, self.crs, spec.speeds_kmh)
+            area = None if self.study_area is None else self.study_area.geometry.union_all()
+            self._graph = load_road_graph(spec, self.crs, area)
             self._check_coverage(self._graph)
         return self._graph
 
     def _check_coverage(self, graph: RoadGraph) -> None:
+        """Raise when no road node lies within the candidates' extent (wrong region)."""
         xmin, ymin, xmax, ymax = self.candidates.total_bounds
         inside = (graph.x >= xmin) & (graph.x <= xmax) & (graph.y >= ymin) & (graph.y <= ymax)
         if not inside.any():
+            spec = self.config.network
+            name = spec.source.name if spec is not None and spec.source is not None else "network"
+            lon0, lat0, lon1, lat1 = self.candidates.to_crs("EPSG:4326").total_bounds
             raise LayerError(
-                "network.source: the road network does not cover the candidates "
-                "(no road node inside their extent); is it the right region?"
+                f"network.source: {name} does not cover the candidates: its roads span "
+                f"lon {graph.lon.min():.3f}..{graph.lon.max():.3f}, "
+                f"lat {graph.lat.min():.3f}..{graph.lat.max():.3f}, the candidates "
+                f"lon {lon0:.3f}..{lon1:.3f}, lat {lat0:.3f}..{lat1:.3f}; "
+                "use an extract of the study area"
             )
 
     def representative_xy(self) -> tuple[np.ndarray, np.ndarray]:

@@ -89,6 +89,13 @@ class Measurement:
         ``{label}`` are filled in, e.g. ``"within {value} of {feature}"``.
     overlays : list of Overlay
         Layers worth drawing on the map (zones, facilities).
+    reasons : numpy.ndarray or None
+        Optional per-candidate phrase used instead of ``phrase_low``/``phrase_high``
+        when that candidate fails a bound ("" = use the template).
+    exclusions : numpy.ndarray or None
+        Optional per-candidate reason the kind itself excludes the candidate
+        whenever it is used as a constraint, whatever the bounds ("" = none),
+        e.g. ``inside KNKX RWY 24R APZ I``.
     """
 
     values: np.ndarray
@@ -100,6 +107,8 @@ class Measurement:
     phrase_low: str = "{label} is {value}"
     phrase_high: str = "{label} is {value}"
     overlays: list[Overlay] = field(default_factory=list)
+    reasons: np.ndarray | None = None
+    exclusions: np.ndarray | None = None
 
 
 MeasureFn = Callable[[Any, "Study"], Measurement]

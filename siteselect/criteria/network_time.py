@@ -1,11 +1,20 @@
-"""``network_time``: drive minutes from each candidate to the nearest target.
+"""``network_time``: drive minutes between each candidate and the nearest target.
 
-Targets are the freeway entrances (on-ramps joining a freeway), the freeway
-exits, or the features of a layer (e.g. hospitals). One multi-source Dijkstra
-over the reversed road graph gives every node's time to its nearest target;
-each candidate adds an off-network connector (straight line from a point
-inside it to its nearest node of the main strongly connected component, at
+Targets are the freeway (``to: freeway`` with ``mode``: ``on_ramp`` = to the
+nearest entrance, ``off_ramp`` = from the nearest exit, as an arriving
+ambulance drives, ``worst`` = the larger of both; ``freeway_entrances`` and
+``freeway_exits`` are shorthands for the first two) or the features of a layer
+(e.g. hospitals, drive time to them). One multi-source Dijkstra gives every
+node's time to (or from) its nearest target; each candidate adds an
+off-network connector (straight line from a point inside it to its nearest
+node of the main strongly connected component, at
 ``network.connector_speed_kmh``).
+
+Candidates farther than ``network.max_snap_m`` from any road are flagged in
+the ``off_network`` column and get NO value (NaN, with the reason "more than
+X m from the nearest road"): a constraint on this kind excludes them with that
+reason, and a criterion leaves them unscored rather than pretending the
+connector line is a road. ``snap_m`` carries each candidate's distance.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import geopandas as gpd
 import numpy as np
 import shapely
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from siteselect._errors import NetworkError
 from siteselect.criteria.base import KindSpec, Measurement, register
@@ -28,7 +37,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FREEWAY_TARGETS = ("freeway_entrances", "freeway_exits")
+FREEWAY_TARGETS = ("freeway", "freeway_entrances", "freeway_exits")
+FreewayMode = Literal["on_ramp", "off_ramp", "worst"]
+_SHORTHAND_MODE: dict[str, FreewayMode] = {
+    "freeway_entrances": "on_ramp",
+    "freeway_exits": "off_ramp",
+}
 
 
 class NetworkTimeSpec(KindSpec):
@@ -37,7 +51,12 @@ class NetworkTimeSpec(KindSpec):
     kind: Literal["network_time"]
     to: str = Field(
         default="freeway_entrances",
-        description="freeway_entrances, freeway_exits, or the name of a layer.",
+        description="freeway (see mode), freeway_entrances, freeway_exits, or a layer name.",
+    )
+    mode: FreewayMode | None = Field(
+        default=None,
+        description="With to: freeway: on_ramp (to the nearest entrance, default), off_ramp "
+        "(from the nearest exit) or worst (the larger of both).",
     )
     min_minutes: float | None = Field(default=None, ge=0, description="Constraint: lower bound.")
     max_minutes: float | None = Field(default=None, ge=0, description="Constraint: upper bound.")
@@ -47,6 +66,22 @@ class NetworkTimeSpec(KindSpec):
     def bounds(self) -> tuple[float | None, float | None]:
         return (self.min_minutes, self.max_minutes)
 
+    @model_validator(mode="after")
+    def _check_mode(self) -> NetworkTimeSpec:
+        if self.mode is None:
+            return self
+        if self.to not in FREEWAY_TARGETS:
+            raise ValueError(f"'mode' applies to 'to: freeway' only, not to layer {self.to!r}")
+        implied = _SHORTHAND_MODE.get(self.to)
+        if implied is not None and self.mode != implied:
+            raise ValueError(f"'to: {self.to}' means mode {implied}; use 'to: freeway' instead")
+        return self
+
+    @property
+    def freeway_mode(self) -> FreewayMode:
+        """The freeway mode of a freeway target."""
+        return self.mode or _SHORTHAND_MODE.get(self.to, "on_ramp")
+
     def layer_names(self) -> list[str]:
         return [] if self.to in FREEWAY_TARGETS else [self.to]
 
@@ -54,39 +89,65 @@ class NetworkTimeSpec(KindSpec):
         return True
 
 
-def _target_nodes(spec: NetworkTimeSpec, graph: RoadGraph, study: Study) -> np.ndarray:
-    if spec.to == "freeway_entrances":
-        nodes = freeway_entrances(graph)
-        what = "freeway entrance (a motorway_link joining a motorway)"
-    elif spec.to == "freeway_exits":
-        nodes = freeway_exits(graph)
-        what = "freeway exit (a motorway_link leaving a motorway)"
-    else:
-        frame = study.vector(spec.to)
-        points = shapely.point_on_surface(frame.geometry.to_numpy())
-        nodes, _ = graph.snap(shapely.get_x(points), shapely.get_y(points))
-        what = f"feature of layer {spec.to!r}"
-    if nodes.size == 0:
-        raise NetworkError(
-            f"network.source: the road network has no {what}; "
-            "check that it covers the study area and includes its freeways"
-        )
-    logger.info("%s: %d target node(s)", spec.to, nodes.size)
+def _classes(study: Study | None) -> tuple[list[str], list[str]]:
+    spec = None if study is None else study.config.network
+    if spec is None:
+        return ["motorway"], ["motorway_link"]
+    return spec.freeway_classes, spec.ramp_classes
+
+
+def _source_name(study: Study | None) -> str:
+    spec = None if study is None else study.config.network
+    return spec.source.name if spec is not None and spec.source is not None else "the network"
+
+
+def freeway_targets(
+    spec: NetworkTimeSpec, graph: RoadGraph, study: Study | None
+) -> dict[str, np.ndarray]:
+    """Entrance and/or exit nodes the spec's mode needs, keyed by "entrances"/"exits".
+
+    Raises
+    ------
+    NetworkError
+        The network has no entrance (or exit) at all.
+    """
+    freeway, ramp = _classes(study)
+    mode = spec.freeway_mode
+    wanted: dict[str, np.ndarray] = {}
+    if mode in ("on_ramp", "worst"):
+        wanted["entrances"] = freeway_entrances(graph, freeway, ramp)
+    if mode in ("off_ramp", "worst"):
+        wanted["exits"] = freeway_exits(graph, freeway, ramp)
+    for what, nodes in wanted.items():
+        if nodes.size == 0:
+            joins = "joining" if what == "entrances" else "leaving"
+            raise NetworkError(
+                f"network.source: {_source_name(study)} has no freeway "
+                f"{what[:-1]} (a {'/'.join(ramp)} {joins} a {'/'.join(freeway)}); "
+                "use an extract that covers the study area and its freeways, or add "
+                "trunk/trunk_link to network.freeway_classes/ramp_classes"
+            )
+        logger.info("freeway %s: %d node(s)", what, nodes.size)
+    return wanted
+
+
+def _layer_targets(spec: NetworkTimeSpec, graph: RoadGraph, study: Study) -> np.ndarray:
+    frame = study.vector(spec.to)
+    if len(frame) == 0:
+        raise NetworkError(f"layers.{spec.to}: no feature to drive to")
+    points = shapely.point_on_surface(frame.geometry.to_numpy())
+    nodes, _ = graph.snap(shapely.get_x(points), shapely.get_y(points))
     return nodes
 
 
-def _target_overlay(spec: NetworkTimeSpec, graph: RoadGraph, nodes: np.ndarray) -> Overlay:
+def _target_overlay(name: str, graph: RoadGraph, nodes: np.ndarray) -> Overlay:
     frame = gpd.GeoDataFrame(
-        {
-            "feature_name": [
-                f"{spec.to.replace('_', ' ')[:-1]} (OSM node {graph.node_ids[i]})" for i in nodes
-            ]
-        },
+        {"feature_name": [f"{name[:-1].lower()} (OSM node {graph.node_ids[i]})" for i in nodes]},
         geometry=shapely.points(graph.x[nodes], graph.y[nodes]),
         crs=graph.crs,
     )
     return Overlay(
-        name=spec.to.replace("_", " ").capitalize(),
+        name=name,
         kind="points",
         gdf=frame,
         label_column="feature_name",
@@ -95,37 +156,81 @@ def _target_overlay(spec: NetworkTimeSpec, graph: RoadGraph, nodes: np.ndarray) 
     )
 
 
+def node_seconds(
+    spec: NetworkTimeSpec, graph: RoadGraph, study: Study
+) -> tuple[np.ndarray, list[Overlay]]:
+    """Seconds between every node and its nearest target, and the targets' map overlays."""
+    if spec.to not in FREEWAY_TARGETS:
+        nodes = _layer_targets(spec, graph, study)
+        return graph.seconds_to_nearest(nodes), []
+    targets = freeway_targets(spec, graph, study)
+    parts: list[np.ndarray] = []
+    overlays: list[Overlay] = []
+    if "entrances" in targets:
+        parts.append(graph.seconds_to_nearest(targets["entrances"]))
+        overlays.append(_target_overlay("Freeway entrances", graph, targets["entrances"]))
+    if "exits" in targets:
+        parts.append(graph.seconds_from_nearest(targets["exits"]))
+        overlays.append(_target_overlay("Freeway exits", graph, targets["exits"]))
+    return np.maximum.reduce(parts), overlays
+
+
+def _label(spec: NetworkTimeSpec) -> str:
+    if spec.label:
+        return spec.label
+    if spec.to not in FREEWAY_TARGETS:
+        return f"Drive time to nearest {spec.to}"
+    return {
+        "on_ramp": "Drive time to nearest freeway on-ramp",
+        "off_ramp": "Drive time from nearest freeway off-ramp",
+        "worst": "Drive time to/from the freeway (worse of on- and off-ramp)",
+    }[spec.freeway_mode]
+
+
+def _missing_reason(far: np.ndarray, unreachable: np.ndarray, max_snap_m: float) -> str:
+    far_text = f"more than {max_snap_m:g} m from the nearest road (network.max_snap_m)"
+    if far.any() and not unreachable.any():
+        return far_text
+    if unreachable.any() and not far.any():
+        return "no road route to any target"
+    return f"{far_text}, or no road route to any target"
+
+
 @register(NetworkTimeSpec)
 def measure(spec: NetworkTimeSpec, study: Study) -> Measurement:
-    """Minutes from each candidate to its nearest target over the road network."""
+    """Minutes between each candidate and its nearest target over the road network."""
     graph = study.road_graph()
-    targets = _target_nodes(spec, graph, study)
-    seconds = graph.seconds_to_nearest(targets)
-    x, y = study.representative_xy()
-    nodes, snap_m = graph.snap(x, y)
     network_spec = study.config.network
     assert network_spec is not None  # checked when the config was loaded
+    seconds, overlays = node_seconds(spec, graph, study)
+    x, y = study.representative_xy()
+    nodes, snap_m = graph.snap(x, y)
     connector_s = snap_m / (network_spec.connector_speed_kmh / 3.6)
     minutes = (seconds[nodes] + connector_s) / 60.0
-    minutes[~np.isfinite(minutes)] = np.nan
+    unreachable = ~np.isfinite(minutes)
     far = snap_m > network_spec.max_snap_m
+    minutes[unreachable | far] = np.nan
     if far.any():
         logger.warning(
-            "%d candidate(s) more than %g m from any road", int(far.sum()), network_spec.max_snap_m
+            "%d candidate(s) more than %g m from any road: flagged off_network, no drive time",
+            int(far.sum()),
+            network_spec.max_snap_m,
         )
-    label = {
-        "freeway_entrances": "Drive time to nearest freeway on-ramp",
-        "freeway_exits": "Drive time from nearest freeway off-ramp",
-    }.get(spec.to, f"Drive time to nearest {spec.to}")
-    label = spec.label or label
+    if np.isnan(minutes).all():
+        raise NetworkError(
+            f"network.source: no candidate has a road route to {spec.to.replace('_', ' ')} "
+            f"({int(far.sum())} beyond network.max_snap_m, {int((unreachable & ~far).sum())} "
+            "unreachable); check that the network covers the study area"
+        )
+    label = _label(spec)
     phrase = "{value} " + (label[:1].lower() + label[1:]).replace("{", "{{").replace("}", "}}")
     return Measurement(
         values=minutes,
         unit="min",
         label=label,
         extra_columns={"snap_m": np.round(snap_m, 1), "off_network": far},
-        missing_reason="no road route to any target",
+        missing_reason=_missing_reason(far, unreachable & ~far, network_spec.max_snap_m),
         phrase_low=phrase,
         phrase_high=phrase,
-        overlays=[_target_overlay(spec, graph, targets)],
+        overlays=overlays,
     )

@@ -1,12 +1,16 @@
 """Freeway entrances and exits, respecting one-way direction.
 
 An *entrance* is a node where an on-ramp joins the freeway: it has an incoming
-ramp edge (``motorway_link``) and an outgoing freeway edge (``motorway``). A
-diverge node (freeway in, ramp out) is an *exit*. Because edges are directed,
-an off-ramp is never mistaken for a way onto the freeway.
+ramp edge (``motorway_link``; optionally ``trunk_link``) and an outgoing
+freeway edge (``motorway``; optionally ``trunk``). A diverge node (freeway in,
+ramp out) is an *exit*. Because edges are directed (one-way ramps and
+carriageways are single edges), an off-ramp is never mistaken for a way onto
+the freeway.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -16,21 +20,61 @@ FREEWAY = ("motorway",)
 RAMP = ("motorway_link",)
 
 
-def freeway_entrances(
-    graph: RoadGraph, freeway: tuple[str, ...] = FREEWAY, ramp: tuple[str, ...] = RAMP
-) -> np.ndarray:
-    """Matrix indices of nodes where a ramp edge enters and a freeway edge leaves."""
+def _nodes(graph: RoadGraph, classes: Sequence[str], end: str) -> np.ndarray:
     edges = graph.edges
-    ramp_in = np.unique(edges.loc[edges["highway"].isin(ramp), "v"].to_numpy())
-    freeway_out = np.unique(edges.loc[edges["highway"].isin(freeway), "u"].to_numpy())
-    return np.intersect1d(ramp_in, freeway_out)
+    return np.unique(edges.loc[edges["highway"].isin(list(classes)), end].to_numpy())
+
+
+def freeway_entrances(
+    graph: RoadGraph, freeway: Sequence[str] = FREEWAY, ramp: Sequence[str] = RAMP
+) -> np.ndarray:
+    """Matrix indices of nodes where a ramp edge enters and a freeway edge leaves.
+
+    Parameters
+    ----------
+    graph : RoadGraph
+    freeway, ramp : sequence of str
+        OSM ``highway`` classes of the freeway and of its ramps.
+    """
+    return np.intersect1d(_nodes(graph, ramp, "v"), _nodes(graph, freeway, "u"))
 
 
 def freeway_exits(
-    graph: RoadGraph, freeway: tuple[str, ...] = FREEWAY, ramp: tuple[str, ...] = RAMP
+    graph: RoadGraph, freeway: Sequence[str] = FREEWAY, ramp: Sequence[str] = RAMP
 ) -> np.ndarray:
     """Matrix indices of nodes where a freeway edge enters and a ramp edge leaves."""
-    edges = graph.edges
-    freeway_in = np.unique(edges.loc[edges["highway"].isin(freeway), "v"].to_numpy())
-    ramp_out = np.unique(edges.loc[edges["highway"].isin(ramp), "u"].to_numpy())
-    return np.intersect1d(freeway_in, ramp_out)
+    return np.intersect1d(_nodes(graph, freeway, "v"), _nodes(graph, ramp, "u"))
+
+
+def freeway_access_seconds(
+    graph: RoadGraph,
+    mode: str = "on_ramp",
+    freeway: Sequence[str] = FREEWAY,
+    ramp: Sequence[str] = RAMP,
+) -> np.ndarray:
+    """Seconds between every node and the freeway (inf where not connected).
+
+    Parameters
+    ----------
+    graph : RoadGraph
+    mode : {"on_ramp", "off_ramp", "worst"}
+        ``on_ramp``: from the node to its nearest entrance; ``off_ramp``: from
+        the nearest exit to the node (an ambulance arriving); ``worst``: the
+        larger of the two.
+    freeway, ramp : sequence of str
+        OSM ``highway`` classes of the freeway and of its ramps.
+
+    Raises
+    ------
+    siteselect._errors.NetworkError
+        Through the searches, when there is no entrance/exit (callers check
+        first to word the error for the user).
+    """
+    if mode not in ("on_ramp", "off_ramp", "worst"):
+        raise ValueError(f"mode must be on_ramp, off_ramp or worst, not {mode!r}")
+    seconds: list[np.ndarray] = []
+    if mode in ("on_ramp", "worst"):
+        seconds.append(graph.seconds_to_nearest(freeway_entrances(graph, freeway, ramp)))
+    if mode in ("off_ramp", "worst"):
+        seconds.append(graph.seconds_from_nearest(freeway_exits(graph, freeway, ramp)))
+    return np.maximum.reduce(seconds)

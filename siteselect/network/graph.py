@@ -2,15 +2,23 @@
 
 A :class:`RoadGraph` holds the drivable network as a compressed sparse row
 matrix of travel times in seconds (parallel edges keep the fastest), node
-coordinates in the working CRS, and the edge table. Searches use
-``scipy.sparse.csgraph.dijkstra`` with ``min_only=True``: the time from every
-node to the *nearest* of many targets is ONE search over the reversed graph,
-never one search per candidate.
+coordinates in the working CRS, and the edge table. Every network criterion
+uses the same two searches of ``scipy.sparse.csgraph.dijkstra``:
+
+* :meth:`RoadGraph.seconds_to_nearest` / :meth:`RoadGraph.seconds_from_nearest`:
+  the time from every node to the *nearest* of many targets in ONE search
+  (``min_only=True``; over the reversed matrix for "to"), never one search per
+  candidate;
+* :meth:`RoadGraph.travel_minutes`: many-to-many times within a cut-off,
+  searching from the smaller side in batches (``indices=``, ``limit=``) and
+  gathering at the other side's nodes, e.g. 1M candidates x 736 tracts is 736
+  bounded searches, never a million.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -23,11 +31,45 @@ from scipy.spatial import cKDTree
 
 from siteselect._errors import NetworkError
 from siteselect.network.speeds import edge_speeds_kmh, highway_class
+from siteselect.network.table import RoadTable, table_from_networkx
 
 logger = logging.getLogger(__name__)
 
 MIN_EDGE_SECONDS = 1e-3
 """csgraph ignores explicit zeros in sparse input; zero-length edges get this time."""
+
+BATCH_CELLS = 2**25
+"""Dense search results kept at once by :meth:`RoadGraph.travel_minutes` (256 MB of float64)."""
+
+
+@dataclass(frozen=True)
+class TravelTimes:
+    """Drive times between origins and destinations within a cut-off, as sparse pairs.
+
+    Pairs beyond the cut-off (or unreachable) are absent; a pair at the same
+    node is present with 0 minutes. Reduce with e.g.
+    ``np.bincount(t.origin, weights=pop[t.destination] * decay(t.minutes))``.
+
+    Attributes
+    ----------
+    origin, destination : numpy.ndarray of int64
+        Positions into the ``origins`` / ``destinations`` arrays given.
+    minutes : numpy.ndarray of float32
+        Drive time of each pair.
+    shape : (int, int)
+        ``(len(origins), len(destinations))``.
+    """
+
+    origin: np.ndarray
+    destination: np.ndarray
+    minutes: np.ndarray
+    shape: tuple[int, int]
+
+    def to_dense(self, fill: float = np.inf) -> np.ndarray:
+        """A dense ``shape`` float64 array, ``fill`` where no pair is within the cut-off."""
+        out = np.full(self.shape, fill, dtype="float64")
+        out[self.origin, self.destination] = self.minutes
+        return out
 
 
 @dataclass
@@ -38,6 +80,8 @@ class RoadGraph:
     ----------
     node_ids : numpy.ndarray
         OSM node id per matrix index.
+    lon, lat : numpy.ndarray
+        Node coordinates in degrees (EPSG:4326).
     x, y : numpy.ndarray
         Node coordinates in the working CRS (metres).
     edges : pandas.DataFrame
@@ -52,6 +96,8 @@ class RoadGraph:
     """
 
     node_ids: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
     x: np.ndarray
     y: np.ndarray
     edges: pd.DataFrame
@@ -76,6 +122,11 @@ class RoadGraph:
     def snap(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Nearest node of the main component for each point (KD-tree).
 
+        Parameters
+        ----------
+        x, y : numpy.ndarray
+            Points in the working CRS.
+
         Returns
         -------
         (node_index, distance_m)
@@ -83,7 +134,7 @@ class RoadGraph:
         main = np.flatnonzero(self.in_main)
         if self._tree is None:
             self._tree = cKDTree(np.column_stack([self.x[main], self.y[main]]))
-        distance, position = self._tree.query(np.column_stack([x, y]), k=1)
+        distance, position = self._tree.query(np.column_stack([x, y]), k=1, workers=-1)
         return main[position], distance
 
     def seconds_to_nearest(self, targets: np.ndarray) -> np.ndarray:
@@ -103,78 +154,198 @@ class RoadGraph:
             raise NetworkError("no source nodes to route from")
         return dijkstra(self.matrix, directed=True, indices=sources, min_only=True)
 
+    def iter_seconds(
+        self, sources: np.ndarray, *, reverse: bool, max_minutes: float, batch_size: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Bounded single-source searches in batches.
 
-def _edge_table(graph: nx.MultiDiGraph, index: dict[int, int]) -> pd.DataFrame:
-    rows = list(graph.edges(data=True))
-    u = np.fromiter((index[a] for a, _, _ in rows), dtype=np.int64, count=len(rows))
-    v = np.fromiter((index[b] for _, b, _ in rows), dtype=np.int64, count=len(rows))
+        Yields
+        ------
+        (positions, seconds)
+            ``positions`` into ``sources``; ``seconds[k, n]`` is the time from
+            ``sources[positions[k]]`` to node n (to it from n when ``reverse``),
+            inf beyond ``max_minutes``.
+        """
+        matrix = self.reverse if reverse else self.matrix
+        sources = np.asarray(sources, dtype=np.int64)
+        for start in range(0, len(sources), batch_size):
+            positions = np.arange(start, min(start + batch_size, len(sources)))
+            unique, inverse = np.unique(sources[positions], return_inverse=True)
+            seconds = dijkstra(matrix, directed=True, indices=unique, limit=max_minutes * 60.0)
+            yield positions, seconds[inverse]
 
-    def column(key: str) -> list[object]:
-        return [d.get(key) for _, _, d in rows]
+    def travel_minutes(
+        self,
+        origins: np.ndarray,
+        destinations: np.ndarray,
+        max_minutes: float,
+        *,
+        batch_size: int | None = None,
+    ) -> TravelTimes:
+        """Drive minutes from each origin node to each destination node within a cut-off.
 
-    highway = [highway_class(h) for h in column("highway")]
-    length = np.array([float(d.get("length", 0.0) or 0.0) for _, _, d in rows])
+        Searches run from whichever side has fewer distinct nodes (forward from
+        origins, or over the reversed graph from destinations) in batches of
+        ``batch_size`` bounded searches, and gather at the other side's nodes.
+
+        Parameters
+        ----------
+        origins, destinations : numpy.ndarray of int
+            Matrix indices (e.g. from :meth:`snap`); repeats allowed.
+        max_minutes : float
+            Cut-off: pairs farther apart are left out (and not searched beyond).
+        batch_size : int, optional
+            Searches per batch; default keeps a batch near 256 MB.
+
+        Returns
+        -------
+        TravelTimes
+        """
+        origins = np.asarray(origins, dtype=np.int64)
+        destinations = np.asarray(destinations, dtype=np.int64)
+        if max_minutes < 0 or not np.isfinite(max_minutes):
+            raise ValueError(f"max_minutes must be a finite number >= 0, got {max_minutes}")
+        from_destinations = np.unique(destinations).size <= np.unique(origins).size
+        sources, gather = (destinations, origins) if from_destinations else (origins, destinations)
+        if batch_size is None:
+            batch_size = max(1, BATCH_CELLS // max(self.n_nodes, len(gather), 1))
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for positions, seconds in self.iter_seconds(
+            sources, reverse=from_destinations, max_minutes=max_minutes, batch_size=batch_size
+        ):
+            at = seconds[:, gather]
+            row, column = np.nonzero(np.isfinite(at))
+            parts.append((positions[row], column, (at[row, column] / 60.0).astype("float32")))
+        source_pos = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
+        gather_pos = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64)
+        minutes = np.concatenate([p[2] for p in parts]) if parts else np.empty(0, np.float32)
+        origin, destination = (
+            (gather_pos, source_pos) if from_destinations else (source_pos, gather_pos)
+        )
+        return TravelTimes(
+            origin=origin.astype(np.int64),
+            destination=destination.astype(np.int64),
+            minutes=minutes,
+            shape=(len(origins), len(destinations)),
+        )
+
+
+def _categorical(way_values: np.ndarray, way: np.ndarray, fill: str) -> pd.Categorical:
+    text = np.array(
+        [
+            fill if v is None else ("; ".join(map(str, v)) if isinstance(v, list) else str(v))
+            for v in way_values
+        ],
+        dtype=object,
+    )
+    codes, uniques = pd.factorize(text)
+    return pd.Categorical.from_codes(codes[way], categories=pd.Index(uniques, dtype=object))
+
+
+def edge_frame(table: RoadTable, speeds_kmh: dict[str, float] | None = None) -> pd.DataFrame:
+    """The edge table of a :class:`RoadTable` with speeds and travel times.
+
+    Speeds come from each way's ``maxspeed``, else the highway class default
+    (:func:`~siteselect.network.speeds.edge_speeds_kmh`).
+    """
+    way_highway = np.array([highway_class(h) for h in table.way_highway], dtype=object)
+    way_speed = edge_speeds_kmh(table.way_maxspeed, way_highway, speeds_kmh)
+    speed = way_speed[table.way]
+    travel_s = np.maximum(table.length_m / (speed / 3.6), MIN_EDGE_SECONDS)
     return pd.DataFrame(
         {
-            "u": u,
-            "v": v,
-            "highway": highway,
-            "length_m": length,
-            "maxspeed": column("maxspeed"),
-            "name": [str(n) if n is not None else "" for n in column("name")],
-            "ref": [str(r) if r is not None else "" for r in column("ref")],
+            "u": table.u,
+            "v": table.v,
+            "highway": _categorical(way_highway, table.way, "road"),
+            "length_m": table.length_m,
+            "speed_kmh": speed,
+            "travel_s": travel_s,
+            "name": _categorical(table.way_name, table.way, ""),
+            "ref": _categorical(table.way_ref, table.way, ""),
         }
     )
 
 
-def build_road_graph(
-    graph: nx.MultiDiGraph, crs: pyproj.CRS, speeds_kmh: dict[str, float] | None = None
-) -> RoadGraph:
-    """Turn an osmnx MultiDiGraph (EPSG:4326 node x/y) into a :class:`RoadGraph`.
+def fastest_matrix(u: np.ndarray, v: np.ndarray, seconds: np.ndarray, n: int) -> csr_matrix:
+    """CSR matrix of travel seconds; among parallel edges the fastest; no self-loops."""
+    key = u * np.int64(n) + v
+    order = np.lexsort((seconds, key))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    keep = order[first]
+    keep = keep[u[keep] != v[keep]]
+    return csr_matrix((seconds[keep], (u[keep], v[keep])), shape=(n, n))
 
-    Parameters
-    ----------
-    graph : networkx.MultiDiGraph
-        Unsimplified or simplified osmnx graph, unprojected.
-    crs : pyproj.CRS
-        Working CRS for node coordinates.
-    speeds_kmh : dict, optional
-        Per-highway-class default speeds overriding the built-in ones.
-    """
-    nodes = list(graph.nodes)
-    if not nodes:
-        raise NetworkError("the road network has no nodes")
-    index = {n: i for i, n in enumerate(nodes)}
-    lon = np.array([graph.nodes[n]["x"] for n in nodes], dtype="float64")
-    lat = np.array([graph.nodes[n]["y"] for n in nodes], dtype="float64")
+
+def main_component(matrix: csr_matrix) -> np.ndarray:
+    """Boolean mask of the largest strongly connected component."""
+    _, labels = connected_components(matrix, directed=True, connection="strong")
+    return labels == np.bincount(labels).argmax()
+
+
+def assemble_graph(
+    node_ids: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    edges: pd.DataFrame,
+    crs: pyproj.CRS,
+    *,
+    matrix: csr_matrix | None = None,
+    in_main: np.ndarray | None = None,
+) -> RoadGraph:
+    """A :class:`RoadGraph` from node and edge arrays; matrix and component computed if absent."""
+    n = len(node_ids)
     to_crs = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     x, y = to_crs.transform(lon, lat)
-    edges = _edge_table(graph, index)
-    edges["speed_kmh"] = edge_speeds_kmh(edges["maxspeed"], edges["highway"], speeds_kmh)
-    edges["travel_s"] = np.maximum(edges["length_m"] / (edges["speed_kmh"] / 3.6), MIN_EDGE_SECONDS)
-    edges = edges.drop(columns="maxspeed")
-    fastest = edges.sort_values("travel_s", kind="stable").drop_duplicates(["u", "v"])
-    n = len(nodes)
-    matrix = csr_matrix(
-        (fastest["travel_s"].to_numpy(), (fastest["u"].to_numpy(), fastest["v"].to_numpy())),
-        shape=(n, n),
-    )
-    _, labels = connected_components(matrix, directed=True, connection="strong")
-    largest = np.bincount(labels).argmax()
-    in_main = labels == largest
+    if matrix is None:
+        matrix = fastest_matrix(
+            edges["u"].to_numpy(), edges["v"].to_numpy(), edges["travel_s"].to_numpy(), n
+        )
+    if in_main is None:
+        in_main = main_component(matrix)
     logger.info(
         "routing graph: %d nodes, %d edges; largest strongly connected component %d nodes (%.1f%%)",
         n,
-        len(fastest),
+        matrix.nnz,
         int(in_main.sum()),
         100.0 * in_main.mean(),
     )
     return RoadGraph(
-        node_ids=np.asarray(nodes, dtype=np.int64),
+        node_ids=np.asarray(node_ids, dtype=np.int64),
+        lon=np.asarray(lon, dtype="float64"),
+        lat=np.asarray(lat, dtype="float64"),
         x=np.asarray(x),
         y=np.asarray(y),
-        edges=edges.reset_index(drop=True),
+        edges=edges,
         matrix=matrix,
         in_main=in_main,
         crs=crs,
     )
+
+
+def build_road_graph(
+    source: RoadTable | nx.MultiDiGraph,
+    crs: pyproj.CRS,
+    speeds_kmh: dict[str, float] | None = None,
+) -> RoadGraph:
+    """Build the routing graph of a road network.
+
+    Parameters
+    ----------
+    source : RoadTable or networkx.MultiDiGraph
+        A table from the readers, or an osmnx graph (node x/y in degrees).
+    crs : pyproj.CRS
+        Working CRS for node coordinates.
+    speeds_kmh : dict, optional
+        Per-highway-class default speeds overriding the built-in ones.
+
+    Raises
+    ------
+    NetworkError
+        The network has no nodes.
+    """
+    table = table_from_networkx(source) if isinstance(source, nx.Graph) else source
+    if table.n_nodes == 0:
+        raise NetworkError("the road network has no nodes")
+    edges = edge_frame(table, speeds_kmh)
+    return assemble_graph(table.node_ids, table.lon, table.lat, edges, crs)

@@ -1,98 +1,218 @@
-"""Reading road networks from files into an osmnx MultiDiGraph.
+"""Reading road network files into a :class:`~siteselect.network.table.RoadTable`.
 
-Supported: OSM XML (``.osm``, ``.osm.bz2``, ``.xml``) through osmnx's reader,
-and GraphML written by osmnx (``.graphml``). The drivable filter that osmnx
-applies to online downloads (``network_type="drive"``) is applied here to file
-input too, since osmnx's XML reader keeps every way it finds.
+* OSM XML (``.osm``, ``.osm.bz2``, ``.osm.gz``, ``.xml``) and PBF (``.osm.pbf``,
+  ``.pbf``) are read with pyosmium (the ``osmium`` package: maintained Python
+  bindings of libosmium, with wheels for every platform; it parses both formats
+  in C++ and resolves way node locations in C++, so only the drivable ways
+  reach Python). The drivable filter and one-way rules are those osmnx applies
+  to online downloads (:mod:`siteselect.network.filters`), since a file holds
+  every way.
+* GraphML written by osmnx (or ``siteselect fetch``) is read with
+  ``osmnx.load_graphml`` and filtered the same way.
+
+Every problem raises :class:`~siteselect._errors.NetworkError` naming the file
+and what to do.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
+import osmium
 import osmnx as ox
 
 from siteselect._errors import NetworkError
+from siteselect.network.filters import (
+    NetworkType,
+    drivable_predicate,
+    travel_directions,
+)
+from siteselect.network.table import (
+    RoadTable,
+    great_circle_m,
+    table_from_networkx,
+    table_to_networkx,
+)
 
 logger = logging.getLogger(__name__)
 
-NOT_DRIVABLE_HIGHWAYS = frozenset(
-    {
-        "abandoned",
-        "bridleway",
-        "bus_guideway",
-        "construction",
-        "corridor",
-        "cycleway",
-        "elevator",
-        "escalator",
-        "footway",
-        "no",
-        "path",
-        "pedestrian",
-        "planned",
-        "platform",
-        "proposed",
-        "raceway",
-        "razed",
-        "steps",
-        "track",
-        "via_ferrata",
-        "bus_stop",
-        "busway",
-        "disused",
-        "emergency_bay",
-        "rest_area",
-        "services",
-    }
-)
-"""Highway classes osmnx's ``drive`` filter leaves out (plus a few non-roads)."""
-
-NOT_DRIVABLE_SERVICE = frozenset(
-    {"alley", "driveway", "emergency_access", "parking", "parking_aisle", "private"}
-)
-NO_ACCESS = frozenset({"no", "private"})
-
-_EXTRA_WAY_TAGS = ("motor_vehicle", "motorcar", "vehicle", "area")
+OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.gz", ".xml", ".xml.bz2", ".osm.pbf", ".pbf")
+GRAPHML_SUFFIXES = (".graphml",)
+SUPPORTED = ".osm, .osm.bz2, .osm.pbf or .graphml"
 
 
-@contextlib.contextmanager
-def _way_tags() -> Iterator[None]:
-    """Temporarily make osmnx keep the tags the drivable filter needs."""
-    saved = list(ox.settings.useful_tags_way)
-    ox.settings.useful_tags_way = sorted({*saved, *_EXTRA_WAY_TAGS})
+def _suffix(path: Path) -> str:
+    return "".join(path.suffixes[-2:]).lower()
+
+
+def check_network_file(path: Path) -> None:
+    """Raise NetworkError unless ``path`` is an existing, non-empty file of a supported format."""
+    if not path.exists():
+        raise NetworkError(f"network.source: file not found: {path}")
+    if path.stat().st_size == 0:
+        raise NetworkError(f"network.source: {path.name} is empty; re-export or re-download it")
+    if not _suffix(path).endswith(OSM_SUFFIXES + GRAPHML_SUFFIXES):
+        raise NetworkError(f"network.source: {path.name}: unsupported format; use {SUPPORTED}")
+
+
+def _as_object(values: list[object]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+class _WayCollector:
+    """Accumulates the node references and tags of drivable ways."""
+
+    def __init__(self) -> None:
+        self.ref_id: list[int] = []
+        self.ref_lon: list[float] = []
+        self.ref_lat: list[float] = []
+        self.ref_way: list[int] = []
+        self.forward: list[bool] = []
+        self.backward: list[bool] = []
+        self.tags: dict[str, list[object]] = {k: [] for k in ("highway", "maxspeed", "name", "ref")}
+
+    def add(self, way: osmium.osm.Way, tags: dict[str, str]) -> None:
+        index = len(self.forward)
+        forward, backward = travel_directions(tags)
+        self.forward.append(forward)
+        self.backward.append(backward)
+        for key, values in self.tags.items():
+            values.append(tags.get(key))
+        nan = float("nan")
+        for node in way.nodes:
+            location = node.location
+            valid = location.valid()
+            self.ref_id.append(node.ref)
+            self.ref_lon.append(location.lon if valid else nan)
+            self.ref_lat.append(location.lat if valid else nan)
+            self.ref_way.append(index)
+
+    def table(self) -> RoadTable:
+        ref_id = np.asarray(self.ref_id, dtype=np.int64)
+        ref_lon = np.asarray(self.ref_lon, dtype="float64")
+        ref_lat = np.asarray(self.ref_lat, dtype="float64")
+        ref_way = np.asarray(self.ref_way, dtype=np.int64)
+        located = np.isfinite(ref_lon)
+        segment = (
+            (ref_way[:-1] == ref_way[1:]) & located[:-1] & located[1:] & (ref_id[:-1] != ref_id[1:])
+        )
+        a = np.flatnonzero(segment)
+        b = a + 1
+        seg_way = ref_way[a]
+        fwd = np.asarray(self.forward, dtype=bool)[seg_way]
+        bwd = np.asarray(self.backward, dtype=bool)[seg_way]
+        u_pos = np.concatenate([a[fwd], b[bwd]])
+        v_pos = np.concatenate([b[fwd], a[bwd]])
+        way = np.concatenate([seg_way[fwd], seg_way[bwd]])
+        used = np.concatenate([a, b])
+        node_ids, first = np.unique(ref_id[used], return_index=True)
+        first_pos = used[first]
+        u = np.searchsorted(node_ids, ref_id[u_pos])
+        v = np.searchsorted(node_ids, ref_id[v_pos])
+        length = great_circle_m(ref_lat[u_pos], ref_lon[u_pos], ref_lat[v_pos], ref_lon[v_pos])
+        order = np.lexsort((v, u))
+        return RoadTable(
+            node_ids=node_ids,
+            lon=ref_lon[first_pos],
+            lat=ref_lat[first_pos],
+            u=u[order],
+            v=v[order],
+            length_m=length[order],
+            way=way[order],
+            way_highway=_as_object(self.tags["highway"]),
+            way_maxspeed=_as_object(self.tags["maxspeed"]),
+            way_name=_as_object(self.tags["name"]),
+            way_ref=_as_object(self.tags["ref"]),
+        )
+
+
+def read_osm_table(path: Path, network_type: NetworkType = "drive") -> RoadTable:
+    """Read the drivable ways of an OSM XML or PBF file with pyosmium.
+
+    Parameters
+    ----------
+    path : Path
+        ``.osm``, ``.osm.bz2``, ``.osm.gz`` or ``.osm.pbf`` file.
+    network_type : {"drive", "drive_service"}
+        osmnx network type whose filter is applied.
+
+    Returns
+    -------
+    RoadTable
+        Unsimplified: one directed edge per consecutive node pair of a way
+        (two for a two-way road); references to nodes missing from the file
+        (clipped extracts) split the way there.
+
+    Raises
+    ------
+    NetworkError
+        Unreadable file, or no (drivable) road in it.
+    """
+    check_network_file(path)
+    keep = drivable_predicate(network_type)
+    collector = _WayCollector()
+    n_highway_ways = 0
     try:
-        yield
-    finally:
-        ox.settings.useful_tags_way = saved
+        processor = (
+            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+            .with_locations()
+            .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+            .with_filter(osmium.filter.KeyFilter("highway"))
+        )
+        for way in processor:
+            n_highway_ways += 1
+            tags = {tag.k: tag.v for tag in way.tags}
+            if keep(tags):
+                collector.add(way, tags)
+    except Exception as exc:  # libosmium raises RuntimeError subclasses for bad input
+        raise NetworkError(
+            f"network.source: cannot read {path.name} as OSM data ({exc}); "
+            "check that it is a complete .osm/.osm.pbf file"
+        ) from None
+    if n_highway_ways == 0:
+        raise NetworkError(
+            f"network.source: {path.name} contains no roads (no way tagged highway); "
+            "is it an OSM extract of the study area?"
+        )
+    table = collector.table()
+    if table.n_edges == 0:
+        raise NetworkError(
+            f"network.source: {path.name} contains no drivable roads "
+            f"({n_highway_ways} highway ways, none open to cars)"
+        )
+    logger.info(
+        "%s: %d of %d highway ways drivable -> %d nodes, %d directed edges",
+        path.name,
+        len(collector.forward),
+        n_highway_ways,
+        table.n_nodes,
+        table.n_edges,
+    )
+    return table
 
 
 def _first(value: object) -> object:
     return value[0] if isinstance(value, list) and value else value
 
 
-def is_drivable(data: dict[str, object]) -> bool:
-    """Whether an edge (its OSM tags) is open to private cars, like osmnx's drive filter."""
-    highway = _first(data.get("highway"))
-    if highway is None or highway in NOT_DRIVABLE_HIGHWAYS:
-        return False
-    if _first(data.get("area")) == "yes":
-        return False
-    if _first(data.get("service")) in NOT_DRIVABLE_SERVICE:
-        return False
-    for key in ("access", "motor_vehicle", "motorcar", "vehicle"):
-        if _first(data.get(key)) in NO_ACCESS:
-            return False
-    return True
+def drivable_subgraph(
+    graph: nx.MultiDiGraph, network_type: NetworkType = "drive"
+) -> nx.MultiDiGraph:
+    """Drop an osmnx graph's non-drivable edges and the nodes they leave isolated.
 
-
-def drivable_subgraph(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """Drop non-drivable edges and the nodes they leave isolated."""
-    drop = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if not is_drivable(d)]
+    List-valued tags (simplified graphs) are judged by their first value.
+    """
+    keep = drivable_predicate(network_type)
+    drop = [
+        (u, v, k)
+        for u, v, k, d in graph.edges(keys=True, data=True)
+        if not keep({key: str(_first(value)) for key, value in d.items() if value is not None})
+    ]
     graph = graph.copy()
     graph.remove_edges_from(drop)
     graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
@@ -100,46 +220,39 @@ def drivable_subgraph(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
     return graph
 
 
-def _suffixes(path: Path) -> str:
-    return "".join(path.suffixes[-2:]).lower()
-
-
-def read_graph_file(path: Path) -> nx.MultiDiGraph:
-    """Read a road network file into an unsimplified, drivable MultiDiGraph (EPSG:4326).
-
-    Raises
-    ------
-    NetworkError
-        Unsupported extension, unreadable/empty file, or no drivable road in it.
-    """
-    suffix = _suffixes(path)
-    if not path.exists():
-        raise NetworkError(f"network.source: file not found: {path}")
-    if path.stat().st_size == 0:
-        raise NetworkError(f"network.source: {path.name} is empty")
+def read_graphml_table(path: Path, network_type: NetworkType = "drive") -> RoadTable:
+    """Read an osmnx GraphML file (unprojected) into a drivable :class:`RoadTable`."""
+    check_network_file(path)
     try:
-        if suffix.endswith(".graphml"):
-            graph = ox.load_graphml(path)
-        elif suffix.endswith((".osm", ".osm.bz2", ".xml", ".xml.bz2")):
-            with _way_tags():
-                graph = ox.graph_from_xml(path, simplify=False, retain_all=True)
-        else:
-            raise NetworkError(
-                f"network.source: {path.name}: unsupported format; use .osm, .osm.bz2 or .graphml"
-            )
-    except NetworkError:
-        raise
-    except Exception as exc:  # osmnx/xml raise many kinds
-        raise NetworkError(f"network.source: cannot read {path.name}: {exc}") from None
-    if graph.number_of_edges() == 0:
-        raise NetworkError(f"network.source: {path.name} contains no roads")
-    graph = drivable_subgraph(graph)
+        graph = ox.load_graphml(path)
+    except Exception as exc:  # networkx/lxml raise many kinds
+        raise NetworkError(
+            f"network.source: cannot read {path.name} as osmnx GraphML ({exc}); "
+            "re-create it with 'siteselect fetch' or osmnx.save_graphml"
+        ) from None
+    crs = str(graph.graph.get("crs", "epsg:4326")).lower()
+    if crs not in ("epsg:4326", "wgs84", "+proj=longlat +datum=wgs84 +no_defs"):
+        raise NetworkError(
+            f"network.source: {path.name} is projected ({crs}); save the unprojected graph"
+        )
+    graph = drivable_subgraph(graph, network_type)
     if graph.number_of_edges() == 0:
         raise NetworkError(f"network.source: {path.name} contains no drivable roads")
-    logger.info(
-        "road network %s: %d nodes, %d drivable edges",
-        path.name,
-        graph.number_of_nodes(),
-        graph.number_of_edges(),
-    )
-    return graph
+    return table_from_networkx(graph)
+
+
+def read_road_table(path: Path, network_type: NetworkType = "drive") -> RoadTable:
+    """Read any supported network file (by extension) into a drivable :class:`RoadTable`."""
+    check_network_file(path)
+    if _suffix(path).endswith(GRAPHML_SUFFIXES):
+        return read_graphml_table(path, network_type)
+    return read_osm_table(path, network_type)
+
+
+def read_graph_file(path: Path, network_type: NetworkType = "drive") -> nx.MultiDiGraph:
+    """Read any supported network file into an unsimplified, drivable osmnx MultiDiGraph.
+
+    Convenient for inspection and checks; routing goes through
+    :func:`read_road_table`, which does not build a networkx graph.
+    """
+    return table_to_networkx(read_road_table(path, network_type))

@@ -94,6 +94,9 @@ def edge_speeds_kmh(
 ) -> np.ndarray:
     """Speed per edge: parsed ``maxspeed``, else the highway class default.
 
+    Each distinct ``maxspeed`` value is parsed once (a county has a few
+    hundred distinct values for hundreds of thousands of ways).
+
     Parameters
     ----------
     maxspeeds : iterable
@@ -104,6 +107,14 @@ def edge_speeds_kmh(
         Per-class defaults from the config, replacing :data:`DEFAULT_SPEEDS_KMH`.
     """
     defaults = {**DEFAULT_SPEEDS_KMH, **(overrides or {})}
-    parsed = np.array([parse_maxspeed(v) for v in maxspeeds], dtype="float64")
+    parsed_by_value: dict[object, float] = {}
+
+    def parsed(value: object) -> float:
+        key = tuple(value) if isinstance(value, list) else value
+        if key not in parsed_by_value:
+            parsed_by_value[key] = parse_maxspeed(value)
+        return parsed_by_value[key]
+
+    limits = np.array([parsed(v) for v in maxspeeds], dtype="float64")
     fallback = np.array([defaults.get(h, FALLBACK_SPEED_KMH) for h in highways], dtype="float64")
-    return np.where(np.isfinite(parsed), parsed, fallback)
+    return np.where(np.isfinite(limits), limits, fallback)

@@ -1,0 +1,1 @@
+"""Benchmarks: one command each (``python -m bench.<name>``), inputs generated with a fixed seed."""

@@ -1,0 +1,136 @@
+"""On-disk cache of built road graphs, so a re-run does not re-parse OSM.
+
+A built graph (node arrays, the edge table with speeds and travel times, the
+CSR matrix and the main-component mask) is stored as one uncompressed ``.npz``
+file named by a key: the SHA-256 of the network file's bytes plus every
+setting that changes the result (network type, speed overrides, the cache
+format version). Coordinates are stored in degrees and projected to the
+working CRS on load, so one entry serves any CRS. Writes are atomic (a
+temporary file renamed into place); an unreadable entry is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyproj
+from scipy.sparse import csr_matrix
+
+from siteselect.network.graph import RoadGraph, assemble_graph
+
+logger = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+"""Bump when the stored arrays or their meaning change."""
+
+_CATEGORICAL = ("highway", "name", "ref")
+_NUMERIC = ("u", "v", "length_m", "speed_kmh", "travel_s")
+
+
+def file_sha256(path: Path, chunk_bytes: int = 1 << 23) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk_bytes):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_key(path: Path, settings: dict[str, Any]) -> str:
+    """Cache key of a network file built with ``settings`` (JSON-serialisable)."""
+    payload = json.dumps(
+        {"file": file_sha256(path), "settings": settings, "format": CACHE_FORMAT},
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def save_graph(graph: RoadGraph, target: Path) -> Path:
+    """Write ``graph`` to ``target`` (``.npz``) atomically."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {
+        "node_ids": graph.node_ids,
+        "lon": graph.lon,
+        "lat": graph.lat,
+        "in_main": graph.in_main,
+        "indptr": graph.matrix.indptr,
+        "indices": graph.matrix.indices,
+        "data": graph.matrix.data,
+    }
+    for column in _NUMERIC:
+        arrays[f"edge_{column}"] = graph.edges[column].to_numpy()
+    for column in _CATEGORICAL:
+        values = graph.edges[column].cat
+        arrays[f"edge_{column}_codes"] = values.codes.to_numpy()
+        arrays[f"edge_{column}_categories"] = np.asarray(values.categories, dtype=str)
+    partial = target.with_name(f"{target.stem}.{os.getpid()}.tmp.npz")
+    np.savez(partial, **arrays)
+    os.replace(partial, target)
+    return target
+
+
+def load_graph(source: Path, crs: pyproj.CRS) -> RoadGraph:
+    """Read a graph written by :func:`save_graph`, projected to ``crs``."""
+    with np.load(source, allow_pickle=False) as stored:
+        n = len(stored["node_ids"])
+        edges = pd.DataFrame({column: stored[f"edge_{column}"] for column in _NUMERIC})
+        for column in _CATEGORICAL:
+            edges[column] = pd.Categorical.from_codes(
+                stored[f"edge_{column}_codes"],
+                categories=pd.Index(stored[f"edge_{column}_categories"].astype(object)),
+            )
+        edges = edges[["u", "v", "highway", "length_m", "speed_kmh", "travel_s", "name", "ref"]]
+        matrix = csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=(n, n))
+        return assemble_graph(
+            stored["node_ids"],
+            stored["lon"],
+            stored["lat"],
+            edges,
+            crs,
+            matrix=matrix,
+            in_main=stored["in_main"],
+        )
+
+
+def cached_graph(
+    path: Path, cache_dir: Path, settings: dict[str, Any], crs: pyproj.CRS, build: Any
+) -> RoadGraph:
+    """The graph of network file ``path``: from the cache, or built by ``build()`` and stored.
+
+    Parameters
+    ----------
+    path : Path
+        The network file (its bytes are hashed).
+    cache_dir : Path
+        Folder of cache entries.
+    settings : dict
+        Everything besides the file that changes the graph.
+    crs : pyproj.CRS
+        Working CRS.
+    build : callable
+        ``build() -> RoadGraph`` when the cache has no entry.
+    """
+    entry = cache_dir / f"{path.name}.{cache_key(path, settings)}.npz"
+    if entry.exists():
+        try:
+            graph = load_graph(entry, crs)
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("network cache entry %s unreadable (%s); rebuilding", entry, exc)
+        else:
+            logger.info("network cache hit: %s", entry)
+            return graph
+    logger.info("network cache miss: building %s", path.name)
+    graph = build()
+    try:
+        save_graph(graph, entry)
+        logger.info("network cache stored: %s", entry)
+    except OSError as exc:
+        logger.warning("cannot write network cache %s (%s); continuing without it", entry, exc)
+    return graph
