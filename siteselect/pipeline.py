@@ -155,6 +155,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
     n = len(study.candidates)
     overlays: list[Overlay] = []
     reasons: list[np.ndarray] = []
+    extra: dict[str, np.ndarray] = {}
     constraint_infos: list[ConstraintInfo] = []
     for name, spec in config.constraints.items():
         with timer.step(f"constraint {name}"):
@@ -163,6 +164,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
             failed = constraint_reasons(name, measurement, lower, upper)
         reasons.append(failed)
         overlays.extend(measurement.overlays)
+        extra.update({f"{name}_{k}": v for k, v in measurement.extra_columns.items()})
         bound_text = ", ".join(
             f"{f} {getattr(spec, f)}" for f in spec.bound_fields if getattr(spec, f) is not None
         )
@@ -173,7 +175,6 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         )
     weighted: list[WeightedCriterion] = []
     infos: list[CriterionInfo] = []
-    extra: dict[str, np.ndarray] = {}
     for name, spec in config.criteria.items():
         with timer.step(f"criterion {name}"):
             measurement = measure("criteria", name, spec)

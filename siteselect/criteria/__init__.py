@@ -1,6 +1,13 @@
 """Criterion kinds, registered by name (see :mod:`siteselect.criteria.base`)."""
 
-from siteselect.criteria import accessibility, distance, network_time, raster_zonal, zones
+from siteselect.criteria import (
+    accessibility,
+    airspace,
+    distance,
+    network_time,
+    raster_zonal,
+    zones,
+)
 from siteselect.criteria.base import REGISTRY, KindHandler, KindSpec, Measurement, register
 
 __all__ = [
@@ -9,6 +16,7 @@ __all__ = [
     "KindSpec",
     "Measurement",
     "accessibility",
+    "airspace",
     "distance",
     "network_time",
     "raster_zonal",

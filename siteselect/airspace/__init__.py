@@ -1,0 +1,34 @@
+"""Airspace: FAA Part 77 imaginary surfaces, UFC 3-260-01 military surfaces and AICUZ zones.
+
+Modules, one concern each:
+
+* :mod:`~siteselect.airspace.runways`: runway and airport records, kind and
+  approach-category inference with documented defaults, config overrides;
+* :mod:`~siteselect.airspace.civil`: 14 CFR 77.19 / 77.23 surface dimensions;
+* :mod:`~siteselect.airspace.military`: UFC 3-260-01 surfaces and AICUZ zones;
+* :mod:`~siteselect.airspace.hull`: the horizontal surfaces' outline (hull of discs);
+* :mod:`~siteselect.airspace.surfaces` / :mod:`~siteselect.airspace.model`: the
+  parameter records and the named model of every surface;
+* :mod:`~siteselect.airspace.heights`: vectorised lowest-surface evaluation,
+  AICUZ lookup, 77.9 notice test;
+* :mod:`~siteselect.airspace.polygons`: surfaces and zones as polygons for maps;
+* :mod:`~siteselect.airspace.sampling`: which points of a parcel to evaluate;
+* :mod:`~siteselect.airspace.reference`: the slow oracle for tests and benchmarks.
+"""
+
+from siteselect.airspace.heights import HeightResult, aicuz_at, evaluate, notice_required
+from siteselect.airspace.model import AirspaceModel, build_model
+from siteselect.airspace.runways import Airport, Override, Runway, read_runways
+
+__all__ = [
+    "Airport",
+    "AirspaceModel",
+    "HeightResult",
+    "Override",
+    "Runway",
+    "aicuz_at",
+    "build_model",
+    "evaluate",
+    "notice_required",
+    "read_runways",
+]

@@ -1,0 +1,127 @@
+"""Which points of a parcel to evaluate, and the ground elevation under them.
+
+The lowest allowable height over a parcel is **not** at its representative
+point: every surface rises away from the runway, so the minimum over a polygon
+lies on its boundary (or on the runway itself when the parcel covers part of
+it). :func:`parcel_points` therefore evaluates, per candidate:
+
+1. every vertex of the outline (exterior and holes) after densifying it to
+   ``spacing_m`` (``shapely.segmentize``);
+2. where the runway's extended centre line crosses the parcel: the ends of
+   that crossing (the approach surfaces are lowest on the centre line, and the
+   lower envelope can have its minimum there between two vertices);
+3. the parcel's nearest point to each runway centre-line segment (near side of
+   the transitional surfaces, or a point on the runway when the parcel overlaps
+   it), and the runway end points the parcel covers (the primary surface's
+   lowest points).
+
+Between two boundary samples the lower envelope of the surfaces can dip below
+both by at most ``slope * spacing / 2`` where it has a local minimum between
+them (where an edge crosses an approach or primary surface's side): with the
+default 5 m spacing, 1.2 ft for the 7:1 transitional surfaces, 0.4 ft for the
+20:1 conical surface (4.1 ft for the 2:1 heliport transitional surfaces).
+Point candidates are evaluated at the point itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import rasterio
+import shapely
+from rasterio.windows import Window
+
+from siteselect.airspace.model import AirspaceModel
+from siteselect.geo import M_PER_FT
+
+logger = logging.getLogger(__name__)
+
+
+def _centreline(model: AirspaceModel, r: int) -> shapely.LineString:
+    """The runway axis, extended over the whole reach of its surfaces (m)."""
+    surfaces = model.runways[r]
+    s_min, s_max, _ = surfaces.reach_ft()
+    ax, ay = surfaces.axis
+    x0, y0 = surfaces.runway.le_xy
+    a, b = s_min * M_PER_FT, s_max * M_PER_FT
+    return shapely.LineString([(x0 + ax * a, y0 + ay * a), (x0 + ax * b, y0 + ay * b)])
+
+
+def _reach_polygon(model: AirspaceModel, r: int) -> shapely.Polygon:
+    surfaces = model.runways[r]
+    _, _, lateral = surfaces.reach_ft()
+    return shapely.buffer(_centreline(model, r), lateral * M_PER_FT, cap_style="flat")
+
+
+def parcel_points(
+    geoms: np.ndarray, model: AirspaceModel, spacing_m: float = 5.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points to evaluate per candidate (see the module docstring).
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray of shapely geometries
+        Candidates in the working CRS (polygons or points).
+    model : AirspaceModel
+    spacing_m : float
+        Largest gap between boundary samples, metres.
+
+    Returns
+    -------
+    (x, y, owner)
+        Coordinates (m) and the candidate index of each point, sorted by owner.
+    """
+    dense = shapely.segmentize(geoms, spacing_m)
+    coords, owner = shapely.get_coordinates(dense, return_index=True)
+    xs, ys, owners = [coords[:, 0]], [coords[:, 1]], [owner]
+    tree = shapely.STRtree(geoms)
+    for r, surfaces in enumerate(model.runways):
+        near = tree.query(_reach_polygon(model, r), predicate="intersects")
+        if near.size == 0:
+            continue
+        crossing = shapely.intersection(geoms[near], _centreline(model, r))
+        cross_xy, cross_index = shapely.get_coordinates(crossing, return_index=True)
+        xs.append(cross_xy[:, 0])
+        ys.append(cross_xy[:, 1])
+        owners.append(near[cross_index])
+        segment = shapely.LineString([surfaces.runway.le_xy, surfaces.runway.he_xy])
+        nearest = shapely.get_coordinates(shapely.shortest_line(geoms[near], segment))[::2]
+        xs.append(nearest[:, 0])
+        ys.append(nearest[:, 1])
+        owners.append(near)
+        for end_xy in (surfaces.runway.le_xy, surfaces.runway.he_xy):
+            covered = near[shapely.covers(geoms[near], shapely.Point(end_xy))]
+            xs.append(np.full(covered.size, end_xy[0]))
+            ys.append(np.full(covered.size, end_xy[1]))
+            owners.append(covered)
+    x, y, who = np.concatenate(xs), np.concatenate(ys), np.concatenate(owners)
+    order = np.argsort(who, kind="stable")
+    return x[order], y[order], who[order]
+
+
+def sample_raster(
+    path: Path, band: int, x_m: np.ndarray, y_m: np.ndarray, crs: pyproj.CRS
+) -> np.ndarray:
+    """Value of the raster cell under each point (NaN outside the raster or on nodata).
+
+    The points (working CRS) are transformed to the raster's CRS; the raster is
+    never resampled. Only the window covering the points is read.
+    """
+    values = np.full(len(x_m), np.nan)
+    with rasterio.open(path) as src:
+        to_raster = pyproj.Transformer.from_crs(crs, src.crs, always_xy=True)
+        rx, ry = to_raster.transform(x_m, y_m)
+        rows, cols = rasterio.transform.rowcol(src.transform, rx, ry)
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
+        if not inside.any():
+            return values
+        r0, r1 = int(rows[inside].min()), int(rows[inside].max())
+        c0, c1 = int(cols[inside].min()), int(cols[inside].max())
+        window = Window(c0, r0, c1 - c0 + 1, r1 - r0 + 1)
+        data = src.read(band, window=window, masked=True).astype("float64").filled(np.nan)
+        values[inside] = data[rows[inside] - r0, cols[inside] - c0]
+    return values

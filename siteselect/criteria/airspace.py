@@ -1,0 +1,255 @@
+"""``airspace``: how tall may we build here? Margin under FAA Part 77 / UFC surfaces.
+
+Config (under ``constraints:`` with ``min_margin_ft``, or ``criteria:``)::
+
+    airspace:
+      kind: airspace
+      layer: runways              # OurAirports runways.csv or an equivalent line layer
+      airports: airports          # optional: OurAirports airports (type, name, elevation_ft)
+      ground: dem                 # optional raster layer of ground elevation...
+      ground_units: m             # ...in metres (default) or ft
+      building_height_ft: 160
+      helipad_allowance_ft: 20    # rooftop helipad, antennas
+      overrides: {KNKX: {kind: military}, "KSAN 27": {category: precision}}
+      exclude_aicuz: true
+      min_margin_ft: 0
+
+Raw value: the **margin in feet** = allowable structure height minus the
+planned height (``building_height_ft + helipad_allowance_ft``), at the parcel's
+worst point. The allowable height at a point is the lowest imaginary surface
+above it (ft MSL, :mod:`siteselect.airspace.heights`) minus the ground
+elevation there (from ``ground``, else the elevation of that surface's
+airport). The points evaluated per parcel are its densified outline plus the
+points where the runways' extended centre lines and runway segments come
+closest (:mod:`siteselect.airspace.sampling`). Where no surface lies above a
+parcel there is no Part 77 limit and the margin is reported as
+``margin_cap_ft`` (1,000 ft by default) so that it stays a finite number.
+
+As a constraint: the parcel is excluded when the margin is below
+``min_margin_ft`` (``penetrates KSAN RWY 27 approach surface by 85 ft``) and,
+with ``exclude_aicuz`` (default), when it touches an AICUZ clear zone, APZ I or
+APZ II of a military runway (``inside KNKX RWY 24R APZ I``), whatever its margin.
+
+Extra columns: ``allowable_height_ft``/``_m`` (AGL; NaN where no surface),
+``controlling_surface``, ``ground_elevation_ft``, ``ground_source``,
+``aicuz_zone``, ``faa_notice_required`` (14 CFR 77.9).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pydantic import Field
+
+from siteselect._errors import ConfigError, CriterionError
+from siteselect.airspace.heights import evaluate, notice_required
+from siteselect.airspace.model import AirspaceModel, build_model
+from siteselect.airspace.polygons import surface_polygons, zone_polygons
+from siteselect.airspace.runways import Override, read_runways
+from siteselect.airspace.sampling import parcel_points, sample_raster
+from siteselect.criteria.base import KindSpec, Measurement, register
+from siteselect.geo import M_PER_FT
+from siteselect.results import Overlay
+
+if TYPE_CHECKING:
+    from siteselect.study import Study
+
+logger = logging.getLogger(__name__)
+
+_MAP_MARGIN_M = 2_000.0
+
+
+class AirspaceSpec(KindSpec):
+    """Margin (ft) between the allowable structure height and the planned building."""
+
+    kind: Literal["airspace"]
+    layer: str = Field(description="Runway layer (OurAirports runways columns), under 'layers:'.")
+    airports: str | None = Field(
+        default=None, description="Optional airports layer (ident, type, name, elevation_ft)."
+    )
+    ground: str | None = Field(
+        default=None,
+        description="Optional raster layer of ground elevation; default: the airport elevation.",
+    )
+    ground_units: Literal["m", "ft"] = Field(default="m", description="Unit of the ground raster.")
+    building_height_ft: float = Field(gt=0, description="Planned building height above ground, ft.")
+    helipad_allowance_ft: float = Field(
+        default=0.0, ge=0, description="Rooftop helipad/antenna allowance added to the height, ft."
+    )
+    overrides: dict[str, Override] = Field(
+        default_factory=dict,
+        description='Per airport ("KNKX") or runway end ("KSAN 27"): kind, category, utility...',
+    )
+    exclude_aicuz: bool = Field(
+        default=True, description="Constraint: exclude parcels in AICUZ clear zones and APZs."
+    )
+    min_margin_ft: float | None = Field(
+        default=None, description="Constraint: smallest margin allowed under the surfaces, ft."
+    )
+    sample_spacing_m: float = Field(
+        default=5.0, gt=0, description="Largest gap between evaluated outline points, m."
+    )
+    margin_cap_ft: float = Field(
+        default=1000.0, gt=0, description="Margin reported where no surface limits the height."
+    )
+
+    bound_fields: ClassVar[tuple[str, ...]] = ("min_margin_ft",)
+
+    def bounds(self) -> tuple[float | None, float | None]:
+        return (self.min_margin_ft, None)
+
+    def layer_names(self) -> list[str]:
+        return [name for name in (self.layer, self.airports, self.ground) if name is not None]
+
+
+def airspace_model(spec: AirspaceSpec, study: Study) -> AirspaceModel:
+    """The surfaces of the configured runways (working CRS)."""
+    runways = study.vector(spec.layer)
+    airports = study.vector(spec.airports) if spec.airports else None
+    try:
+        airport_records, runway_records = read_runways(
+            runways, airports, spec.overrides, f"layers.{spec.layer}"
+        )
+    except ConfigError as exc:
+        raise CriterionError(str(exc)) from None
+    if not runway_records:
+        raise CriterionError(f"layers.{spec.layer}: no open runway with an elevation to model")
+    return build_model(airport_records, runway_records)
+
+
+def _ground_ft(
+    spec: AirspaceSpec, study: Study, x: np.ndarray, y: np.ndarray, airport_elev: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ground elevation (ft MSL) per point and where it came from."""
+    source = np.full(len(x), "airport elevation", dtype=object)
+    if spec.ground is None:
+        return airport_elev, source
+    layer = study.layer_spec(spec.ground)
+    if not layer.is_raster:
+        raise CriterionError(f"ground: layer {spec.ground!r} is not a raster (GeoTIFF...)")
+    raw = sample_raster(layer.source, layer.band, x, y, study.crs)
+    ground = raw / M_PER_FT if spec.ground_units == "m" else raw
+    missing = np.isnan(ground)
+    if missing.any():
+        logger.warning(
+            "airspace: %d of %d evaluated points lie outside %s or on nodata; "
+            "the airport elevation stands in for the ground there",
+            int(missing.sum()),
+            len(x),
+            spec.ground,
+        )
+    source[~missing] = spec.ground
+    return np.where(missing, airport_elev, ground), source
+
+
+def _worst_point(owner: np.ndarray, margin: np.ndarray, n: int) -> np.ndarray:
+    """Index of the smallest-margin point of each candidate."""
+    order = np.lexsort((margin, owner))
+    first = np.r_[True, owner[order][1:] != owner[order][:-1]]
+    worst = np.full(n, -1, dtype=np.int64)
+    worst[owner[order][first]] = order[first]
+    return worst
+
+
+def _aicuz_reasons(model: AirspaceModel, study: Study) -> np.ndarray:
+    """``inside KNKX RWY 24R APZ I`` for candidates touching a zone, else "".
+
+    Only the most severe kind of zone touched is named (clear zone, then APZ I,
+    then APZ II), every runway end's zone of that kind (parallel runways overlap).
+    """
+    reasons = np.full(len(study.candidates), "", dtype=object)
+    if not model.zones:
+        return reasons
+    zones = zone_polygons(model, study.crs)
+    severity = np.array([z.severity for z in model.zones])
+    labels = zones["feature_name"].to_numpy()
+    cand, zone = zones.sindex.query(study.candidates.geometry.to_numpy(), predicate="intersects")
+    for c in np.unique(cand):
+        touched = zone[cand == c]
+        worst = touched[severity[touched] == severity[touched].max()]
+        reasons[c] = "inside " + ", ".join(sorted(str(label) for label in labels[worst]))
+    return reasons
+
+
+def _overlays(model: AirspaceModel, study: Study) -> list[Overlay]:
+    xmin, ymin, xmax, ymax = study.candidates.total_bounds
+    view = shapely.box(xmin, ymin, xmax, ymax).buffer(_MAP_MARGIN_M)
+
+    def near(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        return frame[frame.intersects(view)].reset_index(drop=True)
+
+    groups = surface_polygons(model, study.crs)
+    layers = (
+        ("Airspace: approach surfaces", "approach", "#6a51a3", True),
+        ("Airspace: primary and transitional surfaces", "primary", "#9e9ac8", False),
+        ("Airspace: horizontal and conical surfaces", "horizontal", "#bcbddc", False),
+    )
+    overlays = [
+        Overlay(title, "polygons", near(groups[key]), "feature_name", color=color, show=show)
+        for title, key, color, show in layers
+    ]
+    zones = near(zone_polygons(model, study.crs))
+    if len(zones):
+        overlays.append(
+            Overlay("AICUZ clear zones and APZs", "zones", zones, "feature_name", color="#d7301f")
+        )
+    return [o for o in overlays if len(o.gdf)]
+
+
+@register(AirspaceSpec)
+def measure(spec: AirspaceSpec, study: Study) -> Measurement:
+    """Margin (ft) under the lowest surface at each parcel's worst point, with reasons."""
+    model = airspace_model(spec, study)
+    n = len(study.candidates)
+    x, y, owner = parcel_points(study.candidates.geometry.to_numpy(), model, spec.sample_spacing_m)
+    heights = evaluate(model, x, y)
+    has_surface = heights.code >= 0
+    airport_elev = np.where(has_surface, model.airport_elevation_ft[heights.code], np.nan)
+    ground, ground_source = _ground_ft(spec, study, x, y, airport_elev)
+    planned = spec.building_height_ft + spec.helipad_allowance_ft
+    allowable = np.where(has_surface, heights.height_ft - ground, np.inf)
+    worst = _worst_point(owner, allowable - planned, n)
+    allowable_c = allowable[worst]
+    margin = np.minimum(allowable_c - planned, spec.margin_cap_ft)
+    surface = heights.surface_names()[worst]
+    notice_points = notice_required(model, x, y, ground, planned)
+    notice = np.zeros(n, dtype=bool)
+    np.logical_or.at(notice, owner, notice_points)
+    reasons = np.where(
+        margin < 0,
+        [f"penetrates {s} by {abs(m):,.0f} ft" for s, m in zip(surface, margin, strict=True)],
+        [f"clears {s} by only {m:,.0f} ft" for s, m in zip(surface, margin, strict=True)],
+    ).astype(object)
+    aicuz = _aicuz_reasons(model, study)
+    finite = np.isfinite(allowable_c)
+    logger.info(
+        "airspace: %d points on %d candidates; %d under a surface, %d in AICUZ zones",
+        len(x),
+        n,
+        int(finite.sum()),
+        int((aicuz != "").sum()),
+    )
+    return Measurement(
+        values=margin,
+        unit="ft",
+        label=spec.label or f"Margin under the airspace surfaces for {planned:g} ft",
+        feature=np.where(surface == "", "no surface", surface).astype(object),
+        extra_columns={
+            "allowable_height_ft": np.where(finite, np.round(allowable_c, 1), np.nan),
+            "allowable_height_m": np.where(finite, np.round(allowable_c * M_PER_FT, 2), np.nan),
+            "controlling_surface": np.where(surface == "", "none", surface).astype(object),
+            "ground_elevation_ft": np.round(ground[worst], 1),
+            "ground_source": ground_source[worst],
+            "aicuz_zone": np.array([r.removeprefix("inside ") for r in aicuz], dtype=object),
+            "faa_notice_required": notice,
+        },
+        missing_reason="no airspace value",
+        phrase_low="margin under {feature} is {value}",
+        reasons=reasons,
+        exclusions=aicuz if spec.exclude_aicuz else None,
+        overlays=_overlays(model, study),
+    )
