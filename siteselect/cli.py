@@ -107,22 +107,25 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
 
 
 def _top_table(result: Any) -> Table:
+    """Top sites with their total and their three largest weighted contributions."""
     table = Table(title=f"Top {result.top_n}: {result.title}", title_justify="left")
     table.add_column("rank", justify="right")
-    table.add_column("candidate")
+    table.add_column("candidate", no_wrap=True)
     table.add_column("score", justify="right")
     table.add_column("acres", justify="right")
-    for criterion in result.criteria:
-        table.add_column(criterion.name, justify="right")
+    table.add_column("largest contributions")
     for _, row in result.top().iterrows():
-        cells = [
+        parts = sorted(
+            ((row[f"contrib_{c.name}"], c.name) for c in result.criteria), reverse=True
+        )[:3]
+        drivers = ", ".join(f"{name} {value:.2f}" for value, name in parts)
+        table.add_row(
             str(row["rank"]),
             str(row["candidate_id"]),
             f"{row['total_score']:.3f}",
             f"{row['area_acres']:.1f}",
-        ]
-        cells += [f"{row[f'contrib_{c.name}']:.3f}" for c in result.criteria]
-        table.add_row(*cells)
+            drivers,
+        )
     return table
 
 

@@ -80,6 +80,7 @@ class AccessibilitySpec(KindSpec):
     circuity: float = Field(
         default=1.0, ge=1, description="Road distance / straight-line distance."
     )
+    unit: str = Field(default="people", description="What the population expression counts.")
     min: float | None = Field(default=None, ge=0, description="Constraint: minimum people.")
 
     bound_fields: ClassVar[tuple[str, ...]] = ("min",)
@@ -167,4 +168,4 @@ def measure(spec: AccessibilitySpec, study: Study) -> Measurement:
         if spec.method == "gravity"
         else (f"Target population within {spec.max_minutes:g} min")
     )
-    return Measurement(values=values, unit="people", label=spec.label or label, overlays=[overlay])
+    return Measurement(values=values, unit=spec.unit, label=spec.label or label, overlays=[overlay])

@@ -1,0 +1,189 @@
+"""The demo as a new user runs it: `siteselect run configs/demo.yaml`, end to end.
+
+Runs the real CLI in a subprocess on the committed demo region, checks the four
+outputs, compares the top 10 with a golden file, checks determinism, the
+one-line errors for broken configs, and opens the map in headless Chromium.
+
+Golden file: tests/data/golden/demo_top10.csv; regenerate it after an
+intended change with ``SITESELECT_UPDATE_GOLDEN=1 pytest tests/test_demo_run.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import pytest
+import yaml
+
+from tests._browser import open_map, require_browser
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "configs" / "demo.yaml"
+GOLDEN = REPO / "tests" / "data" / "golden" / "demo_top10.csv"
+OUTPUTS = ("sites.gpkg", "sites.csv", "map.html", "run.json")
+
+
+def siteselect(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would, from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "siteselect", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "a"
+    result = siteselect("run", str(DEMO), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def sites(demo_out: Path) -> pd.DataFrame:
+    return pd.read_csv(demo_out / "sites.csv", dtype={"candidate_id": str})
+
+
+def test_four_outputs_written(demo_out: Path) -> None:
+    assert sorted(p.name for p in demo_out.iterdir()) == sorted(OUTPUTS)
+    assert (demo_out / "map.html").stat().st_size < 3_000_000
+
+
+def test_demo_config_covers_every_concern() -> None:
+    config = yaml.safe_load(DEMO.read_text())
+    kinds = {
+        entry["kind"]
+        for section in ("criteria", "constraints")
+        for entry in config[section].values()
+    }
+    assert {"airspace", "network_time", "accessibility", "distance", "raster_zonal"} <= kinds
+    layers = {
+        entry.get("layer")
+        for section in ("criteria", "constraints")
+        for entry in config[section].values()
+    }
+    assert {"runways", "hospitals", "border", "faults", "hazard", "tracts"} <= layers
+
+
+def test_candidate_columns_and_invariants(sites: pd.DataFrame) -> None:
+    config = yaml.safe_load(DEMO.read_text())
+    for name in config["criteria"]:
+        assert {f"raw_{name}", f"score_{name}"} <= set(sites.columns)
+    assert {"excluded", "exclusion_reason", "total_score", "rank", "lon", "lat"} <= set(
+        sites.columns
+    )
+    excluded = sites["excluded"].astype(bool)
+    assert excluded.any() and (~excluded).any()
+    assert sites.loc[excluded, "exclusion_reason"].fillna("").str.len().gt(0).all()
+    assert sites.loc[excluded, "rank"].isna().all()
+    ranks = sites.loc[~excluded, "rank"].astype(int).sort_values().tolist()
+    assert ranks == list(range(1, len(ranks) + 1))
+    first = sites[sites["rank"] == 1].iloc[0]
+    assert not first["excluded"]
+    assert first["total_score"] == sites.loc[~excluded, "total_score"].max()
+
+
+def test_exclusions_name_their_cause(sites: pd.DataFrame) -> None:
+    reasons = sites["exclusion_reason"].dropna()
+    assert reasons.str.contains(r"airspace: (penetrates|inside) ").any()
+    assert reasons.str.contains("fault_setback: within .* of Rose Canyon").any()
+
+
+def test_geopackage_and_manifest(demo_out: Path, sites: pd.DataFrame) -> None:
+    layers = dict(pyogrio.list_layers(demo_out / "sites.gpkg"))
+    assert "candidates" in layers and any(name.startswith("overlay_") for name in layers)
+    assert len(pyogrio.read_dataframe(demo_out / "sites.gpkg", layer="candidates")) == len(sites)
+    manifest = json.loads((demo_out / "run.json").read_text())
+    assert manifest["counts"]["candidates"] == len(sites)
+    assert manifest["working_crs"]["epsg"] == 32611
+    assert {"network", "candidates", "layers.hazard"} <= set(manifest["inputs"])
+
+
+def test_top10_matches_golden(sites: pd.DataFrame) -> None:
+    top = sites[sites["rank"].notna()].sort_values("rank").head(10)
+    table = pd.DataFrame(
+        {
+            "rank": top["rank"].astype(int),
+            "candidate_id": top["candidate_id"],
+            "total_score": top["total_score"].round(4),
+        }
+    )
+    if os.environ.get("SITESELECT_UPDATE_GOLDEN") == "1":
+        table.to_csv(GOLDEN, index=False, lineterminator="\n")
+    golden = pd.read_csv(GOLDEN, dtype={"candidate_id": str})
+    assert table["candidate_id"].tolist() == golden["candidate_id"].tolist()
+    assert table["total_score"].tolist() == pytest.approx(golden["total_score"].tolist(), abs=2e-4)
+
+
+def test_second_run_is_identical(demo_out: Path, tmp_path: Path) -> None:
+    result = siteselect("-q", "run", str(DEMO), "--out", str(tmp_path / "b"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "b" / "sites.csv").read_bytes() == (demo_out / "sites.csv").read_bytes()
+
+
+def test_validate_demo() -> None:
+    result = siteselect("validate", str(DEMO))
+    assert result.returncode == 0, result.stderr
+
+
+def _broken_demo(tmp_path: Path, old: str, new: str) -> Path:
+    text = DEMO.read_text().replace("../layers/", f"{REPO}/layers/")
+    assert old in text
+    path = tmp_path / "broken.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("    weight: 2\n", "    weight: -2\n", "criteria.seismic.weight: must be >= 0"),
+        ("    weight: 3\n", "    wieght: 3\n", "unknown key 'wieght' (did you mean 'weight'?)"),
+        ("pga_2pct50yr.tif", "pga_missing.tif", "layers.hazard.source: file not found"),
+    ],
+)
+def test_broken_demo_configs_exit_2_with_one_line(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    path = _broken_demo(tmp_path, old, new)
+    for command in ("validate", "run"):
+        result = (
+            siteselect(command, str(path), "--out", str(tmp_path / "out"))
+            if command == "run"
+            else siteselect(command, str(path))
+        )
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], lines
+        assert "broken.yaml:" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.browser
+def test_demo_map_in_chromium(demo_out: Path, sites: pd.DataFrame) -> None:
+    require_browser()
+    with open_map(demo_out / "map.html") as session:
+        page = session.page
+        markers = page.locator(".ss-rank-marker")
+        markers.first.wait_for()
+        assert markers.count() == 10
+        page.locator('.ss-rank-marker[data-rank="1"]').click()
+        popup = page.locator("#ss-popup-1")
+        popup.wait_for(state="visible")
+        best = sites[sites["rank"] == 1].iloc[0]
+        text = popup.inner_text()
+        assert str(best["candidate_id"]) in text
+        assert "Drive time to nearest freeway on-ramp" in text
+        page.wait_for_timeout(500)  # let the popup finish fading in
+        session.screenshot("demo_map.png")
+        session.assert_clean()
