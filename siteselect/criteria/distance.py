@@ -68,8 +68,11 @@ def measure(spec: DistanceSpec, study: Study) -> Measurement:
     nearest = np.full(len(candidates), "", dtype=object)
     values[cand_index] = distance
     nearest[cand_index] = features["feature_name"].to_numpy()[feature_index]
+    touching = values == 0
+    reasons = np.where(touching, "touches or crosses " + nearest.astype(str), "")
     return Measurement(
         values=values,
+        reasons=reasons if touching.any() else None,
         unit="m",
         label=spec.label or f"Distance to nearest {spec.layer.replace('_', ' ')}",
         feature=nearest,
