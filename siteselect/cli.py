@@ -23,6 +23,7 @@ from rich.table import Table
 
 from siteselect import __version__
 from siteselect._errors import SiteSelectError
+from siteselect._yaml import display_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_USER_ERROR = 2
@@ -161,7 +162,7 @@ def run(ctx: click.Context, config: Path, out_dir: Path | None) -> None:
             f"{counts['ranked']} ranked"
         )
         for path in files:
-            stdout.print(f"wrote {path}", highlight=False)
+            stdout.print(f"wrote {display_path(path)}", highlight=False)
 
 
 @cli.command()
@@ -172,7 +173,7 @@ def validate(ctx: click.Context, config: Path) -> None:
     """Check the config and open every layer (CRS present, not empty)."""
     from siteselect.config import load_config
     from siteselect.layers import probe_layer
-    from siteselect.network.osm import read_graph_file
+    from siteselect.network import read_road_table
 
     loaded = load_config(config)
     table = Table(title=f"{config}: valid", title_justify="left")
@@ -181,15 +182,13 @@ def validate(ctx: click.Context, config: Path) -> None:
     for name, spec in loaded.all_layer_specs().items():
         info = probe_layer(spec, name)
         table.add_row(name, info.kind, str(info.count), info.crs, info.detail)
-    if loaded.network is not None:
-        graph = read_graph_file(loaded.network.source)
-        table.add_row(
-            "network",
-            "roads",
-            f"{graph.number_of_edges()} edges",
-            "EPSG:4326",
-            loaded.network.source.name,
-        )
+    network = loaded.network
+    if network is not None and network.source is not None and network.source.exists():
+        roads = read_road_table(network.source, network.network_type)
+        detail = f"{network.source.name}, {roads.n_nodes} nodes"
+        table.add_row("network", "roads", f"{roads.n_edges} edges", "EPSG:4326", detail)
+    elif network is not None:
+        table.add_row("network", "download", "-", "EPSG:4326", "fetched on first run")
     if not ctx.obj["quiet"]:
         stdout.print(table)
 

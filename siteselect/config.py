@@ -12,6 +12,7 @@ path relative to the config file, and checks cross-references (a criterion's
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -39,7 +40,7 @@ def _resolve_path(value: Path, info: ValidationInfo) -> Path:
     value = value.expanduser()
     if base is not None and not value.is_absolute():
         value = Path(base) / value
-    return Path(value)
+    return Path(os.path.normpath(value))
 
 
 ResolvedPath = Annotated[Path, AfterValidator(_resolve_path)]
