@@ -23,6 +23,7 @@ import pandas as pd
 import pyproj
 from scipy.sparse import csr_matrix
 
+from siteselect.manifest import sha256_file
 from siteselect.network.graph import RoadGraph, assemble_graph
 
 logger = logging.getLogger(__name__)
@@ -34,19 +35,10 @@ _CATEGORICAL = ("highway", "name", "ref")
 _NUMERIC = ("u", "v", "length_m", "speed_kmh", "travel_s")
 
 
-def file_sha256(path: Path, chunk_bytes: int = 1 << 23) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(chunk_bytes):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cache_key(path: Path, settings: dict[str, Any]) -> str:
     """Cache key of a network file built with ``settings`` (JSON-serialisable)."""
     payload = json.dumps(
-        {"file": file_sha256(path), "settings": settings, "format": CACHE_FORMAT},
+        {"file": sha256_file(path), "settings": settings, "format": CACHE_FORMAT},
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
