@@ -1,8 +1,10 @@
 """HTML fragments of the Folium map: escaping, number formatting, popups, panels.
 
-The functions return plain strings and the three small folium elements at the end
-place them (stylesheet, title box, ranked-list control); :mod:`siteselect.webmap`
-puts everything on the map.
+The functions return plain strings and the small folium elements at the end place
+them (stylesheet, title box, legend); :mod:`siteselect.webmap` puts everything on
+the map. :func:`popup_html` is the static breakdown table (the executive report
+uses it; the map's popups are rebuilt in the browser with the same markup by
+:mod:`siteselect._webmap_whatif`).
 
 Every value that comes from input data passes through :func:`esc` before it is
 put into markup, because folium inserts popup and tooltip HTML verbatim (inside
@@ -17,7 +19,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import folium
 import pandas as pd
 from branca.element import MacroElement
 from folium.template import Template
@@ -44,7 +45,7 @@ MAP_CSS = """
   margin: -3px 0 0 -3px; background: #9a3412;
 }
 .ss-title-band {
-  position: fixed; top: 10px; left: 60px; right: 360px; z-index: 1000;
+  position: fixed; top: 10px; left: 60px; right: 300px; z-index: 1000;
   display: flex; justify-content: center; pointer-events: none;
 }
 .ss-title {
@@ -54,13 +55,52 @@ MAP_CSS = """
 }
 .ss-title h1 { margin: 0; font-size: 18px; font-weight: 700; line-height: 1.25; }
 .ss-title p { margin: 2px 0 0; font-size: 12px; color: #4b5563; }
-.ss-ranking {
-  background: rgba(255, 255, 255, .96); padding: 8px 10px; border-radius: 6px;
-  box-shadow: 0 1px 6px rgba(0, 0, 0, .35); max-height: 60vh; overflow-y: auto;
+.folium-map.leaflet-container { background: #dfe9f1; }
+.ss-panel-control {
+  width: 300px; max-height: calc(100vh - 150px); overflow-y: auto;
+  background: rgba(255, 255, 255, .96); border-radius: 6px;
+  box-shadow: 0 1px 6px rgba(0, 0, 0, .35);
   font-family: "Helvetica Neue", Arial, sans-serif; font-size: 12px; color: #1f2937;
 }
+.ss-ranking, .ss-whatif { padding: 8px 10px; }
+.ss-whatif { border-top: 1px solid #e5e7eb; }
+.ss-whatif-head { display: flex; justify-content: space-between; align-items: center; }
+.ss-whatif h2 { margin: 0; font-size: 13px; font-weight: 700; }
+.ss-whatif button {
+  font: 600 11px "Helvetica Neue", Arial, sans-serif; color: #9a3412; cursor: pointer;
+  background: #fff7ed; border: 1px solid #fdba74; border-radius: 4px; padding: 2px 8px;
+}
+.ss-weight { margin-top: 5px; }
+.ss-weight label {
+  display: block; color: #374151; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis;
+}
+.ss-weight-row { display: flex; align-items: center; gap: 6px; }
+.ss-weight-input { flex: 1; margin: 0; accent-color: #c2410c; }
+.ss-w-value { width: 28px; font-weight: 700; }
+.ss-w-share { width: 32px; color: #6b7280; }
+.ss-move { font-size: 11px; font-weight: 700; }
+.ss-up { color: #15803d; } .ss-down { color: #b91c1c; } .ss-same { color: #9ca3af; }
+.ss-warn { color: #b91c1c !important; font-weight: 700; }
+.ss-legend-control {
+  background: rgba(255, 255, 255, .95); padding: 6px 10px; border-radius: 6px;
+  box-shadow: 0 1px 6px rgba(0, 0, 0, .35); width: 250px;
+  font-family: "Helvetica Neue", Arial, sans-serif; font-size: 11px; color: #374151;
+}
+.ss-legend-title { font-weight: 700; font-size: 12px; color: #1f2937; margin-bottom: 3px; }
+.ss-gradient { height: 10px; border-radius: 2px; border: 1px solid #d1d5db; }
+.ss-ticks { display: flex; justify-content: space-between; margin-bottom: 4px; }
+.ss-legend-row { display: flex; align-items: center; gap: 6px; margin-top: 3px; }
+.ss-swatch { display: inline-block; width: 16px; height: 12px; border-radius: 2px; }
+.ss-swatch-excluded { background: #9ca3af; border: 1px solid #6b7280; }
+.ss-swatch-zone { background: rgba(220, 38, 38, .25); border: 1px dashed #dc2626; }
+.leaflet-control-layers-expanded {
+  font: 12px/1.35 "Helvetica Neue", Arial, sans-serif; color: #1f2937;
+  max-width: 270px; max-height: calc(100vh - 60px); overflow-y: auto;
+}
+.leaflet-control-layers-overlays label span { display: inline; }
 .ss-ranking h2 { margin: 0 0 4px; font-size: 13px; font-weight: 700; }
-.ss-ranking table { border-collapse: collapse; }
+.ss-ranking table { border-collapse: collapse; width: 100%; }
 .ss-ranking th {
   text-align: left; font-weight: 600; color: #6b7280; padding: 1px 6px 3px 0;
   border-bottom: 1px solid #e5e7eb;
@@ -73,7 +113,7 @@ MAP_CSS = """
   display: inline-block; min-width: 18px; height: 18px; border-radius: 9px;
   background: #c2410c; color: #fff; font-weight: 700; text-align: center; line-height: 18px;
 }
-.ss-ranking .ss-hint { margin-top: 4px; color: #6b7280; font-size: 11px; }
+.ss-hint { margin-top: 4px; color: #6b7280; font-size: 11px; }
 .ss-num { text-align: right; font-variant-numeric: tabular-nums; }
 .ss-popup { font-family: "Helvetica Neue", Arial, sans-serif; font-size: 12px; color: #1f2937; }
 .ss-popup-head { font-size: 15px; font-weight: 700; margin-bottom: 2px; }
@@ -91,10 +131,6 @@ MAP_CSS = """
 .ss-bar-cell { width: 90px; }
 .ss-bar-track { height: 8px; background: #e5e7eb; border-radius: 4px; }
 .ss-bar { height: 8px; background: #c2410c; border-radius: 4px; }
-.legend.leaflet-control {
-  background: rgba(255, 255, 255, .92); padding: 2px 8px 0; border-radius: 6px;
-  box-shadow: 0 1px 6px rgba(0, 0, 0, .35);
-}
 """
 
 
@@ -264,40 +300,40 @@ def title_html(title: str, subtitle: str) -> str:
     )
 
 
-def ranking_html(top: pd.DataFrame) -> str:
-    """The compact ranked list (rank, site id, total score) of the top candidates.
+def legend_html(colormap: Any, steps: Sequence[str], mode: str) -> str:
+    """The map legend: score gradient, excluded swatch, top-site badge.
 
     Parameters
     ----------
-    top : pandas.DataFrame
-        ``RunResult.top()``: ranked candidates, best first.
+    colormap : branca.colormap.LinearColormap
+        Gives the score range (``vmin``, ``vmax``).
+    steps : sequence of str
+        Gradient colours, low to high.
+    mode : {"polygons", "points", "grid"}
+        How candidates are drawn (the grid shows the best score per cell).
 
     Returns
     -------
     str
-        A ``<div id="ss-ranking">`` with one ``<tr class="ss-rank-row" data-rank>``
-        per site; the map's script makes each row open that site's popup.
+        A ``<div class="ss-legend" id="ss-legend">``.
     """
-    rows = "".join(
-        f'<tr class="ss-rank-row" data-rank="{format_rank(r["rank"])}">'
-        f'<td><span class="ss-rank-badge">{format_rank(r["rank"])}</span></td>'
-        f'<td class="ss-site" title="{esc(r["candidate_id"])}">{esc(r["candidate_id"])}</td>'
-        f'<td class="ss-num">{format_score(r["total_score"])}</td>'
-        f'<td class="ss-num">{format_number(r.get("area_acres"))}</td></tr>'
-        for _, r in top.iterrows()
+    ticks = "".join(
+        f"<span>{value:.2f}</span>"
+        for value in (colormap.vmin, (colormap.vmin + colormap.vmax) / 2, colormap.vmax)
     )
+    what = "Best total score in cell" if mode == "grid" else "Total score"
     return (
-        f'<div class="ss-ranking" id="ss-ranking"><h2>Top {len(top)} sites</h2>'
-        "<table><thead><tr><th>#</th><th>Site</th><th>Score</th><th>Acres</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table>"
-        '<div class="ss-hint">Click a row or a numbered marker for the score breakdown.</div>'
-        "</div>"
+        '<div class="ss-legend" id="ss-legend">'
+        f'<div class="ss-legend-title">{what} (higher is better)</div>'
+        f'<div class="ss-gradient" style="background:linear-gradient(to right,{",".join(steps)})">'
+        f'</div><div class="ss-ticks">{ticks}</div>'
+        '<div class="ss-legend-row"><span class="ss-swatch ss-swatch-excluded"></span>'
+        "Excluded by a hard constraint (hover for why)</div>"
+        '<div class="ss-legend-row"><span class="ss-swatch ss-swatch-zone"></span>'
+        "Exclusion zone or setback</div>"
+        '<div class="ss-legend-row"><span class="ss-rank-badge">1</span>'
+        "Top site by rank (click for the breakdown)</div></div>"
     )
-
-
-def marker_html(rank: int) -> str:
-    """HTML of a numbered top-site marker (a Leaflet DivIcon)."""
-    return f'<div class="ss-rank-marker" data-rank="{rank}">{rank}</div>'
 
 
 # --------------------------------------------------------------------------- map elements
@@ -327,40 +363,17 @@ class TitleBox(MacroElement):
         self.content = content
 
 
-class RankingControl(MacroElement):
-    """Leaflet control listing the top sites; a click on a row opens that site's popup.
-
-    Parameters
-    ----------
-    content : str
-        Escaped HTML of the panel (:func:`siteselect._webmap_popup.ranking_html`).
-    markers : dict of int to folium.Marker
-        The numbered markers, by rank.
-    """
+class LegendControl(MacroElement):
+    """A Leaflet control showing already-escaped HTML (the legend), bottom right."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function () {
-            var markers = {
-            {%- for rank, marker in this.markers.items() %}
-                {{ rank|tojson }}: {{ marker.get_name() }},
-            {%- endfor %}
-            };
-            var control = L.control({position: "topleft"});
-            control.onAdd = function (map) {
-                var div = L.DomUtil.create("div", "ss-ranking-control");
+            var control = L.control({position: "bottomright"});
+            control.onAdd = function () {
+                var div = L.DomUtil.create("div", "ss-legend-control");
                 div.innerHTML = {{ this.content|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                div.querySelectorAll(".ss-rank-row").forEach(function (row) {
-                    row.addEventListener("click", function () {
-                        var marker = markers[row.getAttribute("data-rank")];
-                        if (!marker) { return; }
-                        map.setView(marker.getLatLng(), Math.max(map.getZoom(), 15));
-                        marker.openPopup();
-                    });
-                });
                 return div;
             };
             control.addTo({{ this._parent.get_name() }});
@@ -369,8 +382,7 @@ class RankingControl(MacroElement):
         """
     )
 
-    def __init__(self, content: str, markers: dict[int, folium.Marker]) -> None:
+    def __init__(self, content: str) -> None:
         super().__init__()
-        self._name = "RankingControl"
+        self._name = "LegendControl"
         self.content = content
-        self.markers = markers

@@ -7,7 +7,8 @@ left exactly as it was: no half-written results.
 
 Files: ``sites.gpkg`` (layer ``candidates`` plus one layer per map overlay),
 ``sites.csv`` (same columns, no geometry, with centroid ``lon``/``lat``),
-``map.html`` (Folium) and ``run.json`` (provenance).
+``map.html`` (Folium), ``report.html`` (executive summary) and ``run.json``
+(provenance).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from siteselect.results import RunResult
 
 logger = logging.getLogger(__name__)
 
-OUTPUT_FILES = ("sites.gpkg", "sites.csv", "map.html", "run.json")
+OUTPUT_FILES = ("sites.gpkg", "sites.csv", "map.html", "report.html", "run.json")
 
 
 def candidate_table(result: RunResult) -> pd.DataFrame:
@@ -86,10 +87,17 @@ def _write_map(result: RunResult, path: Path) -> None:
     write_map(result, path)
 
 
+def _write_report(result: RunResult, path: Path) -> None:
+    from siteselect.report import write_report
+
+    write_report(result, path)
+
+
 WRITERS: dict[str, Callable[[RunResult, Path], None]] = {
     "sites.gpkg": write_geopackage,
     "sites.csv": write_csv,
     "map.html": _write_map,
+    "report.html": _write_report,
     "run.json": write_manifest,
 }
 

@@ -98,7 +98,11 @@ def _context_overlays(study: Study) -> list[Overlay]:
     overlays: list[Overlay] = []
     if study.study_area is not None:
         frame = study.study_area[["geometry"]].assign(feature_name="Study area")
-        overlays.append(Overlay("Study area", "polygons", frame, "feature_name", color="#333333"))
+        overlays.append(
+            Overlay(
+                "Study area", "polygons", frame, "feature_name", color="#333333", fill="#f7f4ec"
+            )
+        )
     if study._graph is not None:
         edges = study._graph.edges
         motorway = edges[edges["highway"] == "motorway"]
@@ -130,6 +134,25 @@ def _context_overlays(study: Study) -> list[Overlay]:
                 name.replace("_", " ").capitalize(), "lines", frame, "feature_name", color="#2b8cbe"
             )
         )
+    return overlays + _setback_overlays(study)
+
+
+def _setback_overlays(study: Study) -> list[Overlay]:
+    """One zone overlay per ``distance`` constraint with ``min_m``: its layer buffered by it."""
+    overlays: list[Overlay] = []
+    for name, spec in study.config.constraints.items():
+        min_m = getattr(spec, "min_m", None)
+        if spec.kind != "distance" or not min_m:
+            continue
+        layer = study.vector(spec.layer)  # type: ignore[attr-defined]
+        buffered = layer.geometry.buffer(float(min_m))  # metres: working CRS is projected
+        frame = gpd.GeoDataFrame(
+            {"feature_name": [f"Within {min_m:g} m of {n}" for n in layer["feature_name"]]},
+            geometry=buffered.to_numpy(),
+            crs=study.crs,
+        ).dissolve(by="feature_name", as_index=False)
+        title = f"{name.replace('_', ' ').capitalize()} ({min_m:g} m)"
+        overlays.append(Overlay(title, "zones", frame, "feature_name", color="#b91c1c"))
     return overlays
 
 

@@ -100,6 +100,9 @@ class Overlay:
         CSS colour.
     show : bool
         Whether the layer is visible when the map opens.
+    fill : str or None
+        For context ``polygons``: CSS fill colour (e.g. land under the study area,
+        so the map reads without basemap tiles); None draws the outline only.
     """
 
     name: str
@@ -109,6 +112,7 @@ class Overlay:
     size_column: str | None = None
     color: str = "#555555"
     show: bool = True
+    fill: str | None = None
 
 
 @dataclass

@@ -1,13 +1,18 @@
-"""Interactive Folium map of a scoring run, for executives.
+"""Interactive Folium map of a scoring run, for executives: one self-contained HTML file.
 
 :func:`build_map` turns a :class:`~siteselect.results.RunResult` into a
 :class:`folium.Map`; :func:`write_map` saves it as a single HTML file.
 
-The map shows every candidate coloured by ``total_score`` (polygons, or small
-circles when there are more than ``max_polygons`` candidates), the excluded
-candidates in a grey layer, the top sites as numbered markers whose popups break
-the score down per criterion, the run's overlays as toggleable layers, a title
-box and a ranked list of the top sites.
+The map shows every candidate coloured by ``total_score`` (polygons; small
+circles above ``max_polygons`` candidates; a square grid of best scores plus the
+best candidates as points above ``max_points``), the excluded candidates in a
+grey layer with their reason, the run's overlays as toggleable layers (zones,
+choropleths, facilities sized by a column, context drawn as a basemap substitute
+when tiles cannot load), a title box, a legend, and a left panel with the ranked
+top sites and one weight slider per criterion: the top-N numbered markers, their
+breakdown popups and the list are re-ranked in the browser
+(:mod:`siteselect._webmap_whatif`). Leaflet is inlined
+(:mod:`siteselect._webmap_assets`), so the file opens offline.
 
 Geometry is simplified in the working (metric) CRS, reprojected to EPSG:4326 and
 rounded to :data:`COORD_DECIMALS` decimals, and only the columns a tooltip needs
@@ -18,11 +23,10 @@ Every value read from the input data is HTML-escaped (see
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import pathlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import branca.colormap
@@ -31,11 +35,23 @@ import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
+from siteselect._webmap_assets import use_assets
+from siteselect._webmap_geo import (
+    WGS84,
+    Feature,
+    StyleFunction,
+    _feature_collection,
+    _geojson_layer,
+    _points_wgs84,
+    _to_wgs84,
+    _with_crs,
+)
+from siteselect._webmap_grid import cell_label, grid_cells
+from siteselect._webmap_overlays import _add_overlay
 from siteselect._webmap_popup import (
     MAP_CSS,
-    RankingControl,
+    LegendControl,
     StyleSheet,
     TitleBox,
     esc,
@@ -43,42 +59,41 @@ from siteselect._webmap_popup import (
     format_rank,
     format_score,
     is_missing,
-    marker_html,
-    popup_html,
-    ranking_html,
+    legend_html,
     title_html,
 )
-from siteselect.results import Overlay, RunResult
+from siteselect._webmap_whatif import (
+    WHATIF_MAX_SITES,
+    WhatIfPanel,
+    panel_html,
+    whatif_payload,
+    whatif_rows,
+)
+from siteselect.results import RunResult
 
 LOG = logging.getLogger(__name__)
 
-WGS84 = "EPSG:4326"
-#: Decimals kept in longitude/latitude (6 decimals is about 0.1 m).
-COORD_DECIMALS = 6
-#: Douglas-Peucker tolerance, in metres of the working CRS, applied before reprojection.
-SIMPLIFY_TOLERANCE_M = 2.0
 #: Above this many candidates they are drawn as circles at representative points.
 MAX_POLYGONS = 5000
-#: Margins (px) popups are auto-panned clear of: the ranked list on the left,
-#: the layer control on the right.
-POPUP_PAD_LEFT = 330
-POPUP_PAD_RIGHT = 270
-#: Width of the colour legend (branca's default, 450 px, crowds the title box).
-LEGEND_WIDTH_PX = 320
+#: Above this many candidates they are aggregated into a square grid.
+MAX_POINTS = 20_000
+#: In the grid mode, this many best candidates are still drawn as points.
+BEST_POINTS = 2000
 #: Number of distinct fill colours of the score choropleth.
 COLOR_STEPS = 64
 
 SCORE_COLORS = ("#ffffcc", "#d9f0a3", "#addd8e", "#78c679", "#31a354", "#006837")
 EXCLUDED_FILL = "#9ca3af"
 NO_SCORE_FILL = "#e5e7eb"
-ZONE_COLOR = "#dc2626"
-_DEFAULT_OVERLAY_COLOR = next(f.default for f in dataclasses.fields(Overlay) if f.name == "color")
-
-Feature = dict[str, Any]
-StyleFunction = Callable[[Feature], dict[str, Any]]
 
 
-def build_map(result: RunResult, *, max_polygons: int = MAX_POLYGONS) -> folium.Map:
+def build_map(
+    result: RunResult,
+    *,
+    max_polygons: int = MAX_POLYGONS,
+    max_points: int = MAX_POINTS,
+    inline_assets: bool = True,
+) -> folium.Map:
     """Build the interactive map of a scoring run.
 
     Parameters
@@ -88,6 +103,13 @@ def build_map(result: RunResult, *, max_polygons: int = MAX_POLYGONS) -> folium.
     max_polygons : int, default :data:`MAX_POLYGONS`
         Above this many candidates, candidates are drawn as small circles at their
         representative points instead of polygons, to keep the page light.
+    max_points : int, default :data:`MAX_POINTS`
+        Above this many candidates, they are aggregated into a square grid (best
+        score per cell; excluded counts and their most frequent reason) and only
+        the :data:`BEST_POINTS` best are drawn individually, as points.
+    inline_assets : bool, default True
+        Put Leaflet and the fullscreen plugin inside the page (works offline);
+        False links them on jsDelivr instead.
 
     Returns
     -------
@@ -95,14 +117,13 @@ def build_map(result: RunResult, *, max_polygons: int = MAX_POLYGONS) -> folium.
         The map, ready for :meth:`folium.Map.save`.
     """
     candidates = _with_crs(result.candidates, result)
-    as_points = len(candidates) > max_polygons
-    if as_points:
-        LOG.info(
-            "%d candidates > %d: drawing them as points instead of polygons",
-            len(candidates),
-            max_polygons,
-        )
-    fmap = _base_map(result.title, _bounds_wgs84(candidates))
+    mode = "polygons" if len(candidates) <= max_polygons else "points"
+    if len(candidates) > max_points:
+        mode = "grid"
+    if mode != "polygons":
+        LOG.info("%d candidates > %d: drawing them as %s", len(candidates), max_polygons, mode)
+    fmap, fullscreen = _base_map(result.title, _bounds_wgs84(candidates))
+    use_assets(fmap, fullscreen, inline=inline_assets)
     StyleSheet(MAP_CSS).add_to(fmap)
     colormap = _score_colormap(candidates)
     # Drawing order is hover priority on the shared canvas: areas and lines below
@@ -111,19 +132,21 @@ def build_map(result: RunResult, *, max_polygons: int = MAX_POLYGONS) -> folium.
     above = [o for o in result.overlays if o.kind == "points"]
     for overlay in below:
         _add_overlay(fmap, overlay, result)
-    _add_candidate_layer(fmap, candidates, colormap, as_points)
-    _add_excluded_layer(fmap, candidates, as_points)
+    if mode == "grid":
+        _add_grid_layers(fmap, candidates, colormap)
+    else:
+        _add_candidate_layer(fmap, candidates, colormap, mode == "points")
+        _add_excluded_layer(fmap, candidates, mode == "points")
     for overlay in above:
         _add_overlay(fmap, overlay, result)
-    markers = _add_top_markers(fmap, result)
-    colormap.add_to(fmap)
+    _add_whatif(fmap, result, candidates)
+    LegendControl(legend_html(colormap, _legend_steps(colormap), mode)).add_to(fmap)
     TitleBox(title_html(result.title, _subtitle(result))).add_to(fmap)
-    RankingControl(ranking_html(result.top()), markers).add_to(fmap)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     return fmap
 
 
-def write_map(result: RunResult, path: pathlib.Path) -> None:
+def write_map(result: RunResult, path: pathlib.Path, *, inline_assets: bool = True) -> None:
     """Build the map of ``result`` and write it as one HTML file.
 
     Parameters
@@ -133,8 +156,10 @@ def write_map(result: RunResult, path: pathlib.Path) -> None:
     path : pathlib.Path
         Destination; written in place (the caller makes the write atomic by
         passing a temporary path and renaming it).
+    inline_assets : bool, default True
+        See :func:`build_map`.
     """
-    fmap = build_map(result)
+    fmap = build_map(result, inline_assets=inline_assets)
     fmap.save(str(path))
     LOG.info("wrote map %s (%.2f MB)", path, pathlib.Path(path).stat().st_size / 1e6)
 
@@ -142,8 +167,10 @@ def write_map(result: RunResult, path: pathlib.Path) -> None:
 # --------------------------------------------------------------------------- base map
 
 
-def _base_map(title: str, bounds: list[list[float]] | None) -> folium.Map:
-    """OpenStreetMap base map with scale bar, fullscreen button, fitted to ``bounds``."""
+def _base_map(
+    title: str, bounds: list[list[float]] | None
+) -> tuple[folium.Map, folium.plugins.Fullscreen]:
+    """OpenStreetMap base map with scale bar and fullscreen button, fitted to ``bounds``."""
     center = (32.7157, -117.1611) if bounds is None else _center(bounds)
     fmap = folium.Map(
         location=center,
@@ -154,10 +181,11 @@ def _base_map(title: str, bounds: list[list[float]] | None) -> folium.Map:
     )
     folium.TileLayer("OpenStreetMap", name="Street map (OpenStreetMap)").add_to(fmap)
     fmap.get_root().title = esc(title)
-    folium.plugins.Fullscreen(position="topleft").add_to(fmap)
+    fullscreen = folium.plugins.Fullscreen(position="topleft")
+    fullscreen.add_to(fmap)
     if bounds is not None:
         fmap.fit_bounds(bounds, padding=(20, 20))
-    return fmap
+    return fmap, fullscreen
 
 
 def _center(bounds: list[list[float]]) -> tuple[float, float]:
@@ -191,50 +219,6 @@ def _subtitle(result: RunResult) -> str:
 # --------------------------------------------------------------------------- geometry
 
 
-def _with_crs(gdf: gpd.GeoDataFrame, result: RunResult) -> gpd.GeoDataFrame:
-    """``gdf`` with its CRS set to the run's working CRS when it has none."""
-    return gdf.set_crs(result.crs) if gdf.crs is None else gdf
-
-
-def _to_wgs84(geoms: gpd.GeoSeries, simplify_m: float = SIMPLIFY_TOLERANCE_M) -> gpd.GeoSeries:
-    """Simplify in the metric CRS, reproject to EPSG:4326 and round coordinates."""
-    if simplify_m > 0 and geoms.crs is not None and geoms.crs.is_projected:
-        geoms = geoms.simplify(simplify_m, preserve_topology=True)
-    projected = geoms.to_crs(WGS84)
-    rounded = shapely.transform(
-        np.asarray(projected.values), lambda xy: np.round(xy, COORD_DECIMALS)
-    )
-    return gpd.GeoSeries(rounded, index=projected.index, crs=WGS84)
-
-
-def _points_wgs84(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
-    """Representative points of ``geoms`` (computed in the metric CRS), in EPSG:4326."""
-    points = geoms.copy()
-    not_point = ~geoms.isna() & (geoms.geom_type != "Point")
-    points[not_point] = geoms[not_point].representative_point()
-    return _to_wgs84(points, simplify_m=0)
-
-
-def _feature_collection(geoms: gpd.GeoSeries, properties: Sequence[dict[str, Any]]) -> dict:
-    """GeoJSON FeatureCollection with integer ids; missing or empty geometries dropped."""
-    features = []
-    for ident, (geom, props) in enumerate(zip(geoms, properties, strict=True)):
-        if geom is None or geom.is_empty:
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "id": ident,
-                "properties": props,
-                "geometry": shapely.geometry.mapping(geom),
-            }
-        )
-    dropped = len(properties) - len(features)
-    if dropped:
-        LOG.warning("%d feature(s) without geometry left off the map", dropped)
-    return {"type": "FeatureCollection", "features": features}
-
-
 # --------------------------------------------------------------------------- candidates
 
 
@@ -252,7 +236,6 @@ def _score_colormap(candidates: gpd.GeoDataFrame) -> branca.colormap.LinearColor
         caption="Total score (higher is better)",
         tick_labels=[round(float(t), 2) for t in np.linspace(vmin, vmax, 5)],
     )
-    colormap.width = LEGEND_WIDTH_PX
     return colormap
 
 
@@ -290,38 +273,17 @@ def _candidate_style(fills: Sequence[str], as_points: bool) -> StyleFunction:
     return style
 
 
-def _highlight(feature: Feature) -> dict[str, Any]:
-    """Outline a feature under the mouse."""
-    return {"color": "#111827", "weight": 2.5}
-
-
-def _geojson_layer(
-    data: dict,
-    style: StyleFunction,
-    tooltip: folium.GeoJsonTooltip | folium.Tooltip | None,
-    as_points: bool,
-    highlight: bool = True,
-) -> folium.GeoJson:
-    """A GeoJson layer (not in the layer control; its FeatureGroup is)."""
-    return folium.GeoJson(
-        data,
-        style_function=style,
-        highlight_function=_highlight if highlight else None,
-        tooltip=tooltip,
-        marker=folium.CircleMarker(radius=4) if as_points else None,
-        control=False,
-    )
-
-
 def _add_candidate_layer(
     fmap: folium.Map,
     candidates: gpd.GeoDataFrame,
     colormap: branca.colormap.LinearColormap,
     as_points: bool,
+    name: str | None = None,
 ) -> None:
     """Ranked candidates coloured by total score, with an id/rank/score/area tooltip."""
     ranked = candidates[~_excluded_mask(candidates)]
-    group = folium.FeatureGroup(name=f"Candidate sites ({len(ranked):,})", show=True)
+    name = name or f"Candidate sites ({len(ranked):,})"
+    group = folium.FeatureGroup(name=name, show=True)
     group.add_to(fmap)
     if ranked.empty:
         return
@@ -375,159 +337,100 @@ def _add_excluded_layer(fmap: folium.Map, candidates: gpd.GeoDataFrame, as_point
         sticky=True,
     )
 
-    def style(feature: Feature) -> dict[str, Any]:
-        return {
-            "fill": True,
-            "fillColor": EXCLUDED_FILL,
-            "color": "#6b7280",
-            "weight": 0.4,
-            "fillOpacity": 0.45,
-        }
-
     data = _feature_collection(geoms, props)
     if data["features"]:
-        _geojson_layer(data, style, tooltip, as_points).add_to(group)
+        _geojson_layer(data, _excluded_style, tooltip, as_points).add_to(group)
 
 
-def _add_top_markers(fmap: folium.Map, result: RunResult) -> dict[int, folium.Marker]:
-    """Numbered markers at the top sites, each with its score-breakdown popup."""
-    top = result.top()
-    group = folium.FeatureGroup(name=f"Top {len(top)} sites", show=True)
+def _excluded_style(feature: Feature) -> dict[str, Any]:
+    """Grey fill of excluded candidates (and of grid cells holding only those)."""
+    return {
+        "fill": True,
+        "fillColor": EXCLUDED_FILL,
+        "color": "#6b7280",
+        "weight": 0.4,
+        "fillOpacity": 0.45,
+    }
+
+
+def _add_whatif(fmap: folium.Map, result: RunResult, candidates: gpd.GeoDataFrame) -> None:
+    """Top-N markers, ranked list and weight sliders, all driven by the embedded scores."""
+    ranked = candidates[candidates["rank"].notna()].sort_values("rank")
+    rows = whatif_rows(ranked, result.criteria, WHATIF_MAX_SITES)
+    embedded = ranked.iloc[rows]
+    top_n = min(result.top_n, len(ranked))
+    group = folium.FeatureGroup(name=f"Top {top_n} sites", show=True)
     group.add_to(fmap)
-    if top.empty:
-        return {}
-    points = _points_wgs84(_with_crs(top, result).geometry)
-    markers: dict[int, folium.Marker] = {}
-    for (_, row), point in zip(top.iterrows(), points, strict=True):
-        if point is None or point.is_empty:
-            continue
-        rank = int(row["rank"])
-        markers[rank] = _rank_marker(row, rank, point, result, len(top))
-        markers[rank].add_to(group)
-    return markers
+    points = _points_wgs84(embedded.geometry)
+    payload = whatif_payload(embedded, points, result.criteria, top_n, len(ranked))
+    if len(embedded) == len(ranked):
+        note = f"All {len(ranked):,} ranked sites are re-ranked in your browser."
+    else:
+        note = (
+            f"Re-ranks the {len(embedded):,} sites that lead on the total or on one "
+            f"criterion (of {len(ranked):,} ranked)."
+        )
+    note += " Colours on the map keep the study's weights."
+    panel = panel_html(result.criteria, top_n, note)
+    WhatIfPanel(payload, panel, fmap.get_name(), group.get_name()).add_to(fmap)
 
 
-def _rank_marker(
-    row: pd.Series, rank: int, point: shapely.Point, result: RunResult, count: int
-) -> folium.Marker:
-    """The DivIcon marker of one top site (higher ranks drawn above lower ones)."""
-    size = 34 if rank == 1 else 28
-    icon = folium.DivIcon(
-        html=marker_html(rank),
-        icon_size=(size, size),
-        icon_anchor=(size // 2, size // 2),
-        class_name="ss-rank-icon",
+def _legend_steps(colormap: branca.colormap.LinearColormap) -> list[str]:
+    """Colours of the legend gradient, low to high."""
+    return [colormap.rgb_hex_str(v) for v in np.linspace(colormap.vmin, colormap.vmax, 6)]
+
+
+# --------------------------------------------------------------------------- grid
+
+
+def _add_grid_layers(
+    fmap: folium.Map, candidates: gpd.GeoDataFrame, colormap: branca.colormap.LinearColormap
+) -> None:
+    """Very many candidates: a grid of best scores, a grid of exclusions, the best as points."""
+    excluded = _excluded_mask(candidates).to_numpy()
+    cells = grid_cells(candidates, excluded)
+    size = cell_label(cells.attrs["cell_size_m"])
+    scored = cells[cells["ranked"] > 0]
+    group = folium.FeatureGroup(
+        name=f"Candidate sites ({int((~excluded).sum()):,}, best score per {size} cell)", show=True
     )
-    label = f"#{rank} {esc(row['candidate_id'])} \u00b7 score {format_score(row['total_score'])}"
-    return folium.Marker(
-        location=(point.y, point.x),
-        icon=icon,
-        popup=folium.Popup(
-            popup_html(row, result.criteria),
-            max_width=520,
-            auto_pan_padding_top_left=(POPUP_PAD_LEFT, 90),
-            auto_pan_padding_bottom_right=(POPUP_PAD_RIGHT, 20),
-        ),
-        tooltip=folium.Tooltip(label),
-        z_index_offset=1000 + (count - rank) * 10,
-    )
-
-
-# --------------------------------------------------------------------------- overlays
-
-
-def _add_overlay(fmap: folium.Map, overlay: Overlay, result: RunResult) -> None:
-    """Draw one overlay as a toggleable FeatureGroup."""
-    gdf = _with_crs(overlay.gdf, result)
-    for column in (overlay.label_column, overlay.size_column):
-        if column is not None and column not in gdf.columns:
-            raise ValueError(
-                f"overlay {overlay.name!r}: column {column!r} not in its table "
-                f"(columns: {', '.join(map(str, gdf.columns))})"
-            )
-    group = folium.FeatureGroup(name=esc(overlay.name), show=overlay.show)
     group.add_to(fmap)
-    if gdf.empty:
-        LOG.info("overlay %r has no features", overlay.name)
-        return
-    if overlay.kind == "points":
-        layer = _points_overlay(gdf, overlay)
-    else:
-        layer = _shapes_overlay(gdf, overlay)
-    if layer is not None:
-        layer.add_to(group)
-
-
-def _overlay_tooltip(overlay: Overlay) -> folium.GeoJsonTooltip | folium.Tooltip:
-    """Per-feature tooltip (label, size) when the overlay has those columns, else its name."""
-    columns = {"label": overlay.label_column, "size": overlay.size_column}
-    fields = [field for field, column in columns.items() if column is not None]
-    if not fields:
-        return folium.Tooltip(esc(overlay.name))
-    aliases = [esc(columns[field]) for field in fields]
-    return folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True)
-
-
-def _labels(gdf: gpd.GeoDataFrame, overlay: Overlay) -> list[dict[str, Any]]:
-    """Escaped tooltip properties (label, size) of each overlay feature."""
-    props: list[dict[str, Any]] = [{} for _ in range(len(gdf))]
-    if overlay.label_column is not None:
-        for prop, value in zip(props, gdf[overlay.label_column], strict=True):
-            prop["label"] = esc(value)
-    if overlay.size_column is not None:
-        for prop, value in zip(props, gdf[overlay.size_column], strict=True):
-            prop["size"] = format_number(value)
-    return props
-
-
-def _shapes_overlay(gdf: gpd.GeoDataFrame, overlay: Overlay) -> folium.GeoJson | None:
-    """Zones (translucent red) or context lines/polygons (thin outlines, no fill)."""
-    data = _feature_collection(_to_wgs84(gdf.geometry), _labels(gdf, overlay))
-    if not data["features"]:
-        return None
-    if overlay.kind == "zones":
-        color = ZONE_COLOR if overlay.color == _DEFAULT_OVERLAY_COLOR else overlay.color
-        style = {
-            "color": color,
-            "fillColor": color,
-            "weight": 1,
-            "fillOpacity": 0.22,
-            "dashArray": "4 3",
+    props = [
+        {
+            "best": format_score(row.best_score),
+            "mean": format_score(row.mean_score),
+            "ranked": f"{int(row.ranked):,}",
+            "excluded": f"{int(row.excluded):,}",
         }
-    else:
-        style = {"color": overlay.color, "weight": 1.5, "opacity": 0.8, "fill": False}
-    return _geojson_layer(
-        data, lambda feature: style, _overlay_tooltip(overlay), False, highlight=False
+        for row in scored.itertuples(index=False)
+    ]
+    fills = [_quantized_color(colormap, v) for v in scored["best_score"]]
+    tooltip = folium.GeoJsonTooltip(
+        fields=["best", "mean", "ranked", "excluded"],
+        aliases=["Best score in cell", "Mean score", "Ranked sites", "Excluded sites"],
+        sticky=True,
     )
-
-
-def _points_overlay(gdf: gpd.GeoDataFrame, overlay: Overlay) -> folium.GeoJson | None:
-    """Circle markers, radius scaled by the square root of ``size_column`` when given."""
-    data = _feature_collection(_points_wgs84(gdf.geometry), _labels(gdf, overlay))
-    if not data["features"]:
-        return None
-    radii = _radii(gdf, overlay.size_column)
-
-    def style(feature: Feature) -> dict[str, Any]:
-        return {
-            "radius": radii[feature["id"]],
-            "fill": True,
-            "color": "#ffffff",
-            "weight": 1,
-            "fillColor": overlay.color,
-            "fillOpacity": 0.85,
-        }
-
-    return _geojson_layer(data, style, _overlay_tooltip(overlay), True, highlight=False)
-
-
-def _radii(gdf: gpd.GeoDataFrame, size_column: str | None) -> list[float]:
-    """Marker radius per feature: 4 to 14 px by the square root of the size, else 6 px."""
-    if size_column is None:
-        return [6.0] * len(gdf)
-    sizes = pd.to_numeric(gdf[size_column], errors="coerce").clip(lower=0).to_numpy(float)
-    largest = np.nanmax(sizes) if np.isfinite(sizes).any() else 0.0
-    if not largest > 0:
-        return [6.0] * len(gdf)
-    scaled = 4.0 + 10.0 * np.sqrt(np.nan_to_num(sizes, nan=0.0) / largest)
-    return [round(float(r), 1) for r in scaled]
+    data = _feature_collection(_to_wgs84(scored.geometry, simplify_m=0), props)
+    if data["features"]:
+        _geojson_layer(data, _candidate_style(fills, False), tooltip, False).add_to(group)
+    blocked = cells[(cells["ranked"] == 0) & (cells["excluded"] > 0)]
+    if not blocked.empty:
+        group = folium.FeatureGroup(
+            name=f"Excluded sites ({int(excluded.sum()):,}, cells with no allowed site)", show=True
+        )
+        group.add_to(fmap)
+        props = [
+            {"excluded": f"{int(row.excluded):,}", "reason": esc(row.top_reason)}
+            for row in blocked.itertuples(index=False)
+        ]
+        tooltip = folium.GeoJsonTooltip(
+            fields=["excluded", "reason"],
+            aliases=["Excluded sites", "Most frequent reason"],
+            sticky=True,
+        )
+        data = _feature_collection(_to_wgs84(blocked.geometry, simplify_m=0), props)
+        _geojson_layer(data, _excluded_style, tooltip, False).add_to(group)
+    best = candidates[~excluded].nlargest(BEST_POINTS, "total_score")
+    best = best[best["rank"].notna()]
+    if not best.empty:
+        _add_candidate_layer(fmap, best, colormap, True, name=f"Best {len(best):,} sites (points)")

@@ -1,6 +1,8 @@
 """Helpers to open a generated map.html in headless Chromium, fully offline.
 
-The page references its JavaScript and CSS on CDNs. :func:`asset_map` parses the
+A default map.html carries Leaflet inline and requests nothing but map tiles. A
+map written with ``inline_assets=False`` references its JavaScript and CSS on
+CDNs instead: :func:`asset_map` parses the
 page's ``<script src>`` and ``<link href>`` and resolves each URL to a file of
 ``tests/webassets/node_modules`` (installed with
 ``cd tests/webassets && npm ci --no-audit --no-fund``); :class:`AssetRouter` serves

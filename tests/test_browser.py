@@ -1,4 +1,4 @@
-"""The generated map in headless Chromium: it loads cleanly, markers and popups work.
+"""The generated map in headless Chromium: it loads offline, markers, popups and what-if work.
 
 Skipped when /usr/bin/chromium or tests/webassets/node_modules is missing, unless
 SITESELECT_REQUIRE_BROWSER=1 (CI), which turns the skip into a failure.
@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from siteselect import webmap
-from siteselect.results import RunResult
+from siteselect._webmap_popup import esc
+from siteselect.criteria.base import Measurement
+from siteselect.results import CriterionInfo, RunResult
+from siteselect.scoring import WeightedCriterion, rank, score_table
+from siteselect.transforms import Linear
 from tests._browser import ARTIFACTS, asset_map, hover_feature, open_map, require_browser
 from tests.test_webmap import XSS, make_run_result
 
@@ -20,10 +26,44 @@ pytestmark = pytest.mark.browser
 TOP_N = 10
 
 
+def python_order(
+    candidates: pd.DataFrame, criteria: list[CriterionInfo], weights: list[float]
+) -> list[str]:
+    """Non-excluded candidate ids, best first, by siteselect.scoring with ``weights``.
+
+    The stored ``score_<name>`` columns go through ``score_table`` with an identity
+    transform (linear 0 -> 0, 1 -> 1), then ``rank`` breaks ties by id.
+    """
+    ranked = candidates[~candidates["excluded"].astype(bool)]
+    identity = Linear(fn="linear", best=1.0, worst=0.0)
+    weighted = [
+        WeightedCriterion(
+            c.name,
+            Measurement(values=ranked[f"score_{c.name}"].to_numpy(float), unit="", label=c.label),
+            identity,
+            w,
+        )
+        for c, w in zip(criteria, weights, strict=True)
+    ]
+    total = score_table(weighted, len(ranked))["total_score"].to_numpy()
+    ids = ranked["candidate_id"].to_numpy()
+    ranks = rank(total, np.zeros(len(ranked), dtype=bool), ids).to_numpy()
+    return list(ids[np.argsort(ranks)])
+
+
 @pytest.fixture(scope="module")
 def hostile_result() -> RunResult:
-    """A run whose best site id and one hospital name are ``<script>`` tags."""
-    return make_run_result(400, top_n=TOP_N, hostile=True, seed=3)
+    """A run whose best site id and one hospital name are ``<script>`` tags.
+
+    Two non-excluded candidates get identical scores on every criterion, so they
+    tie under any weights and the id breaks the tie.
+    """
+    result = make_run_result(400, top_n=TOP_N, hostile=True, seed=3)
+    cands = result.candidates
+    allowed = cands.index[~cands["excluded"]]
+    score_columns = [f"score_{c.name}" for c in result.criteria]
+    cands.loc[allowed[5], score_columns] = cands.loc[allowed[4], score_columns].to_numpy()
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +72,6 @@ def map_html(tmp_path_factory: pytest.TempPathFactory, hostile_result: RunResult
     path = tmp_path_factory.mktemp("browser") / "map.html"
     webmap.write_map(hostile_result, path)
     return path
-
-
-def test_every_page_asset_is_available_locally(map_html: Path) -> None:
-    mapping = asset_map(map_html.read_text(encoding="utf-8"))
-    assert any("leaflet" in url for url in mapping)
-    assert all(path.exists() for path in mapping.values())
 
 
 def test_map_loads_and_top_site_popup_shows_breakdown(
@@ -57,14 +91,18 @@ def test_map_loads_and_top_site_popup_shows_breakdown(
         assert rows.first.inner_text().split()[1] == XSS  # escaped text, shown literally
         assert page.locator("#ss-title").is_visible()
         assert page.locator(".leaflet-control-layers-overlays label").count() >= 6
-        assert page.locator(".legend.leaflet-control").count() == 1
+        assert page.locator("#ss-legend").is_visible()
+        assert page.locator(".ss-weight-input").count() == len(hostile_result.criteria)
 
         page.locator('.ss-rank-marker[data-rank="1"]').click()
         popup = page.locator("#ss-popup-1")
         popup.wait_for(state="visible")
         text = popup.inner_text()
+        best = hostile_result.top(1).iloc[0]
         for criterion in hostile_result.criteria:
             assert criterion.label in text
+            assert f"{best['contrib_' + criterion.name]:.3f}" in text
+        assert f"{best['total_score']:.3f}" in text
         assert XSS in text  # shown as text, not executed
         assert popup.locator(".ss-criterion").count() == len(hostile_result.criteria)
         assert popup.locator(".ss-bar").count() == len(hostile_result.criteria)
@@ -72,6 +110,62 @@ def test_map_loads_and_top_site_popup_shows_breakdown(
         page.wait_for_timeout(300)  # let the popup's auto-pan settle
         session.screenshot("map.png")
         assert (ARTIFACTS / "map.png").stat().st_size > 10_000
+        assert session.router.served == []  # everything came from the page itself
+        session.assert_clean()
+
+
+def _listed_sites(page: object) -> list[str]:
+    rows = page.locator("#ss-ranking .ss-rank-row")  # type: ignore[attr-defined]
+    return [rows.nth(i).get_attribute("data-site") for i in range(rows.count())]
+
+
+def test_weight_slider_reranks_as_python_predicts(
+    map_html: Path, hostile_result: RunResult
+) -> None:
+    cands, criteria = hostile_result.candidates, hostile_result.criteria
+    defaults = [c.weight for c in criteria]
+    with open_map(map_html) as session:
+        page = session.page
+        page.locator("#ss-ranking .ss-rank-row").first.wait_for()
+        before = _listed_sites(page)
+        # data-site attributes read back decoded: the raw ids.
+        assert before == python_order(cands, criteria, defaults)[:TOP_N]
+
+        # An executive drags the last criterion's weight to 10.
+        page.locator(f"#ss-w-{len(criteria) - 1}").fill("10")
+        weights = [*defaults[:-1], 10.0]
+        expected = python_order(cands, criteria, weights)
+        after = _listed_sites(page)
+        assert after != before, "this weight change must reorder the top sites"
+        assert after == expected[:TOP_N]
+        assert page.evaluate("window.ssWhatIf.ranking()") == [esc(i) for i in expected]
+        markers = page.locator(".ss-rank-marker")
+        assert markers.count() == TOP_N
+        assert page.locator(".ss-move").count() == TOP_N  # places gained or lost
+        page.wait_for_timeout(200)
+        session.screenshot("map_whatif.png")
+
+        # Several weights at once, including a zero, still agree to the last place.
+        for weights in ([0.0, 1.0, 1.0, 5.0], [2.5, 0.5, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]):
+            page.evaluate("(w) => window.ssWhatIf.setWeights(w)", weights)
+            expected = [esc(i) for i in python_order(cands, criteria, weights)]
+            assert page.evaluate("window.ssWhatIf.ranking()") == expected
+
+        # The two candidates with identical scores tie: the smaller id goes first.
+        allowed = cands[~cands["excluded"]]
+        tied = sorted(allowed["candidate_id"].iloc[[4, 5]])
+        order = page.evaluate("window.ssWhatIf.ranking()")
+        assert order.index(esc(tied[1])) == order.index(esc(tied[0])) + 1
+
+        # All weights at zero: the ranking stays and the panel says why.
+        listed = _listed_sites(page)
+        page.evaluate("window.ssWhatIf.setWeights([0, 0, 0, 0])")
+        assert "at least one" in page.locator("#ss-whatif-note").inner_text()
+        assert _listed_sites(page) == listed
+
+        page.locator("#ss-reset").click()
+        assert _listed_sites(page) == before
+        assert page.locator(".ss-move").count() == 0
         session.assert_clean()
 
 
@@ -89,4 +183,17 @@ def test_ranking_row_opens_its_popup(map_html: Path) -> None:
         page = session.page
         page.locator('#ss-ranking .ss-rank-row[data-rank="3"]').click()
         page.locator("#ss-popup-3").wait_for(state="visible")
+        session.assert_clean()
+
+
+def test_cdn_variant_loads_from_local_copies(tmp_path: Path, hostile_result: RunResult) -> None:
+    require_browser()
+    path = tmp_path / "map_cdn.html"
+    webmap.write_map(hostile_result, path, inline_assets=False)
+    mapping = asset_map(path.read_text(encoding="utf-8"))
+    assert len(mapping) == 4 and all(p.exists() for p in mapping.values())
+    with open_map(path) as session:
+        session.page.locator(".ss-rank-marker").first.wait_for()
+        assert session.page.locator(".ss-rank-marker").count() == TOP_N
+        assert len(session.router.served) >= 4
         session.assert_clean()

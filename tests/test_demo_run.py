@@ -26,7 +26,7 @@ from tests._browser import open_map, require_browser
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "configs" / "demo.yaml"
 GOLDEN = REPO / "tests" / "data" / "golden" / "demo_top10.csv"
-OUTPUTS = ("sites.gpkg", "sites.csv", "map.html", "run.json")
+OUTPUTS = ("sites.gpkg", "sites.csv", "map.html", "report.html", "run.json")
 
 
 def siteselect(*args: str) -> subprocess.CompletedProcess[str]:

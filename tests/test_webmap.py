@@ -14,8 +14,11 @@ import pyproj
 import pytest
 from shapely.geometry import LineString, Point, Polygon, box
 
-from siteselect import webmap
-from siteselect._webmap_popup import esc, format_number, format_value
+from siteselect import _webmap_geo, _webmap_overlays, webmap
+from siteselect._webmap_assets import SCRIPTS
+from siteselect._webmap_grid import grid_cells
+from siteselect._webmap_popup import esc, format_number, format_value, popup_html
+from siteselect._webmap_whatif import whatif_rows
 from siteselect.results import ConstraintInfo, CriterionInfo, Overlay, RunResult
 
 UTM11 = pyproj.CRS("EPSG:32611")
@@ -162,6 +165,20 @@ def geojson_payloads(html: str) -> list[dict]:
     return [json.loads(m) for m in re.findall(r"_add\((\{\"features\": .*?\})\);\n", html)]
 
 
+def control_html(html: str, element_id: str) -> str:
+    """The HTML of the map control whose markup contains ``id="<element_id>"``."""
+    for text in re.findall(r"div\.innerHTML = (\".*?\");", html):
+        markup = json.loads(text)
+        if f'id="{element_id}"' in markup:
+            return markup
+    raise AssertionError(f"no control with #{element_id}")
+
+
+def whatif_data(html: str) -> dict:
+    """The what-if payload (criteria, sites, top_n) embedded in the page."""
+    return json.loads(re.search(r"var D = (\{.*?\});\n", html).group(1))
+
+
 @pytest.fixture(scope="module")
 def result() -> RunResult:
     return make_run_result(80, top_n=10)
@@ -172,16 +189,41 @@ def page(result: RunResult) -> str:
     return render(result)
 
 
-def test_top_n_numbered_markers(page: str) -> None:
-    ranks = re.findall(r'class=\\"ss-rank-marker\\" data-rank=\\"(\d+)\\"', page)
-    assert sorted(map(int, ranks)) == list(range(1, 11))
+def test_whatif_payload_holds_ranked_sites_in_rank_order(page: str, result: RunResult) -> None:
+    data = whatif_data(page)
+    ranked = result.candidates[result.candidates["rank"].notna()].sort_values("rank")
+    assert data["top_n"] == 10 and data["total_ranked"] == len(ranked)
+    assert data["sites"]["id"] == list(ranked["candidate_id"])
+    assert [c["name"] for c in data["criteria"]] == [c.name for c in result.criteria]
+    assert [c["weight"] for c in data["criteria"]] == [c.weight for c in result.criteria]
+    for j, crit in enumerate(result.criteria):
+        assert data["sites"]["score"][j] == ranked["score_" + crit.name].tolist()  # exact floats
+        assert data["sites"]["raw"][j][0] == format_value(
+            ranked.iloc[0]["raw_" + crit.name], crit.unit
+        )
+    ids = ranked["candidate_id"].to_numpy()
+    order = data["sites"]["order"]
+    assert [ids[i] for i in np.argsort(order)] == sorted(ids)
+    panel = control_html(page, "ss-ranking")
+    assert panel.count('class="ss-weight-input"') == len(result.criteria)
+    assert 'id="ss-reset"' in panel and 'id="ss-ranking-body"' in panel
 
 
-def test_popup_has_breakdown_for_every_criterion(page: str, result: RunResult) -> None:
+def test_whatif_rows_keeps_leaders_of_every_criterion() -> None:
+    ranked = make_candidates(400, seed=4)
+    ranked = ranked[ranked["rank"].notna()].sort_values("rank").reset_index(drop=True)
+    rows = whatif_rows(ranked, CRITERIA, limit=50)
+    assert len(rows) <= 50 and list(rows) == sorted(rows)
+    assert 0 in rows  # the rank-1 site
+    for crit in CRITERIA:
+        assert int(ranked["score_" + crit.name].idxmax()) in rows
+    assert list(whatif_rows(ranked, CRITERIA, limit=1000)) == list(range(len(ranked)))
+
+
+def test_popup_has_breakdown_for_every_criterion(result: RunResult) -> None:
     best = result.top(1).iloc[0]
-    match = re.search(r'<div class="ss-popup" id="ss-popup-1".*?</table></div>', page)
-    assert match, "popup of rank 1 missing"
-    popup = match.group(0)
+    popup = popup_html(best, result.criteria)
+    assert popup.startswith('<div class="ss-popup" id="ss-popup-1"')
     assert best["candidate_id"] in popup
     assert f"{best['total_score']:.3f}" in popup
     for crit in result.criteria:
@@ -193,12 +235,18 @@ def test_popup_has_breakdown_for_every_criterion(page: str, result: RunResult) -
     assert "<script" not in popup
 
 
-def test_ranking_panel_lists_top_sites_in_order(page: str, result: RunResult) -> None:
-    panel = json.loads(re.search(r"div\.innerHTML = (\".*?\");", page).group(1))
-    rows = re.findall(r'class="ss-rank-row" data-rank="(\d+)".*?title="([^"]+)"', panel)
-    top = result.top()
-    assert [int(r) for r, _ in rows] == list(range(1, len(top) + 1))
-    assert [cid for _, cid in rows] == list(top["candidate_id"])
+def test_map_is_self_contained(page: str) -> None:
+    assert "<script src=" not in page
+    assert not re.search(r"<link[^>]+href=\"https?:", page)
+    assert "jquery" not in page.lower() and "bootstrap" not in page.lower()
+    assert "Leaflet 1.9.3" in page and "leaflet.fullscreen" in page
+
+
+def test_cdn_option_links_leaflet_only(result: RunResult) -> None:
+    html = render(result, inline_assets=False)
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    assert scripts == [url for _, url in SCRIPTS]
+    assert "jquery" not in html.lower() and "d3.min.js" not in html
 
 
 def test_layers_controls_and_title(page: str, result: RunResult) -> None:
@@ -211,7 +259,8 @@ def test_layers_controls_and_title(page: str, result: RunResult) -> None:
     assert "L.control.scale" in page
     assert "L.control.fullscreen" in page
     assert "tile.openstreetmap.org" in page
-    assert "(higher is better)" in page  # colormap legend
+    assert "(higher is better)" in page  # score legend
+    assert "Excluded by a hard constraint" in control_html(page, "ss-legend")
 
 
 def test_candidates_and_excluded_in_separate_layers(page: str, result: RunResult) -> None:
@@ -241,8 +290,8 @@ def test_coordinates_in_wgs84_and_rounded(page: str) -> None:
     for feature in features:
         for lon, lat in _coordinates(feature["geometry"]):
             assert -118 < lon < -116.5 and 32 < lat < 33.5
-            assert round(lon, webmap.COORD_DECIMALS) == lon
-            assert round(lat, webmap.COORD_DECIMALS) == lat
+            assert round(lon, _webmap_geo.COORD_DECIMALS) == lon
+            assert round(lat, _webmap_geo.COORD_DECIMALS) == lat
 
 
 def test_overlays_styles(page: str) -> None:
@@ -333,7 +382,7 @@ def test_many_candidates_drawn_as_points(tmp_path: Path) -> None:
     assert {f["geometry"]["type"] for p in candidate_layers for f in p["features"]} == {"Point"}
     assert "_pointToLayer" in html
     assert out.stat().st_size < 3_000_000
-    assert len(re.findall(r'class=\\"ss-rank-marker\\"', html)) == 5
+    assert whatif_data(html)["top_n"] == 5
 
 
 def test_max_polygons_threshold_is_configurable(result: RunResult) -> None:
@@ -349,14 +398,14 @@ def test_empty_run_still_renders() -> None:
     result.overlays = []
     html = render(result)
     assert "Top 0 sites" in html
-    assert "ss-rank-marker" not in html.replace(".ss-rank-marker", "")
+    assert whatif_data(html)["sites"]["id"] == []
 
 
 def test_all_excluded_or_equal_scores() -> None:
     result = make_run_result(6)
     result.candidates["total_score"] = 0.5
     html = render(result)
-    assert "ss-popup-1" in html
+    assert len(whatif_data(html)["sites"]["id"]) == int(result.candidates["rank"].notna().sum())
 
 
 def test_unknown_label_column_is_reported() -> None:
@@ -371,5 +420,76 @@ def test_missing_geometry_and_crs_are_tolerated() -> None:
     cands = result.candidates.copy()
     cands.loc[cands.index[-1], "geometry"] = None
     result.candidates = gpd.GeoDataFrame(cands, geometry="geometry", crs=None)
+    data = whatif_data(render(result))
+    assert None in data["sites"]["lat"] or cands["rank"].iloc[-1] is pd.NA
+
+
+def _naive_cells(cands: gpd.GeoDataFrame, size_m: float) -> dict[tuple[int, int], list[int]]:
+    """Oracle: cell (col, row) -> [ranked count, excluded count], one candidate at a time."""
+    cells: dict[tuple[int, int], list[int]] = {}
+    for geom, excluded in zip(cands.geometry, cands["excluded"], strict=True):
+        c = geom.centroid
+        key = (math.floor(c.x / size_m), math.floor(c.y / size_m))
+        counts = cells.setdefault(key, [0, 0])
+        counts[1 if excluded else 0] += 1
+    return cells
+
+
+def test_grid_cells_match_naive_binning() -> None:
+    cands = make_candidates(300, seed=6)
+    cells = grid_cells(cands, cands["excluded"].to_numpy(), cell_size_m=1000)
+    naive = _naive_cells(cands, 1000)
+    assert len(cells) == len(naive)
+    for row in cells.itertuples(index=False):
+        x0, y0 = row.geometry.bounds[:2]
+        key = (round(x0 / 1000), round(y0 / 1000))
+        assert [row.ranked, row.excluded] == naive[key]
+        inside = cands[cands.geometry.centroid.within(row.geometry) & ~cands["excluded"]]
+        if len(inside):
+            assert row.best_score == pytest.approx(inside["total_score"].max())
+    assert cells["ranked"].sum() + cells["excluded"].sum() == len(cands)
+    assert set(cells.loc[cells["excluded"] > 0, "top_reason"]) == {"inside flood zone"}
+
+
+def test_grid_mode_beyond_max_points(result: RunResult) -> None:
+    html = render(result, max_polygons=10, max_points=40)
+    assert "best score per" in html and "Best " in html
+    assert "Best total score in cell" in control_html(html, "ss-legend")
+    payloads = [p for p in geojson_payloads(html) if p["features"]]
+    cells = [p for p in payloads if "best" in p["features"][0]["properties"]]
+    assert cells and cells[0]["features"][0]["geometry"]["type"] == "Polygon"
+    assert whatif_data(html)["top_n"] == 10
+
+
+def test_polygons_with_size_column_drawn_as_choropleth() -> None:
+    result = make_run_result(20)
+    x0, y0 = ORIGIN
+    tracts = gpd.GeoDataFrame(
+        {"name": ["A", "B", "C"], "target_population": [10.0, 500.0, 9000.0]},
+        geometry=[box(x0 + i * 1000, y0, x0 + (i + 1) * 1000, y0 + 1000) for i in range(3)],
+        crs=UTM11,
+    )
+    result.overlays = [
+        Overlay("Target households", "polygons", tracts, "name", "target_population"),
+        Overlay("Study area", "polygons", tracts.dissolve(), None, fill="#f7f4ec"),
+    ]
     html = render(result)
-    assert "ss-popup-1" in html
+    assert f'"fillColor": "{_webmap_overlays.CHOROPLETH_COLORS[0]}"' in html
+    assert f'"fillColor": "{_webmap_overlays.CHOROPLETH_COLORS[-1]}"' in html
+    assert '"fillColor": "#f7f4ec"' in html  # study area drawn as land
+
+
+def test_distance_constraint_setback_drawn_as_zone(world_config: Path) -> None:
+    from siteselect.config import load_config
+    from siteselect.criteria.distance import DistanceSpec
+    from siteselect.pipeline import run
+
+    config = load_config(world_config)
+    config.constraints["near_hospital"] = DistanceSpec(
+        kind="distance", layer="hospitals", min_m=300
+    )
+    overlays = {o.name: o for o in run(config).overlays}
+    setback = overlays["Near hospital (300 m)"]
+    assert setback.kind == "zones"
+    assert setback.gdf.geometry.area.min() == pytest.approx(math.pi * 300**2, rel=0.02)
+    assert setback.gdf["feature_name"].str.startswith("Within 300 m of ").all()
