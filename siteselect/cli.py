@@ -116,9 +116,9 @@ def _top_table(result: Any) -> Table:
     table.add_column("acres", justify="right")
     table.add_column("largest contributions")
     for _, row in result.top().iterrows():
-        parts = sorted(
-            ((row[f"contrib_{c.name}"], c.name) for c in result.criteria), reverse=True
-        )[:3]
+        parts = sorted(((row[f"contrib_{c.name}"], c.name) for c in result.criteria), reverse=True)[
+            :3
+        ]
         drivers = ", ".join(f"{name} {value:.2f}" for value, name in parts)
         table.add_row(
             str(row["rank"]),

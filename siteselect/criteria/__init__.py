@@ -3,6 +3,7 @@
 from siteselect.criteria import (
     accessibility,
     airspace,
+    competition,
     distance,
     network_time,
     raster_zonal,
@@ -17,6 +18,7 @@ __all__ = [
     "Measurement",
     "accessibility",
     "airspace",
+    "competition",
     "distance",
     "network_time",
     "raster_zonal",

@@ -1,0 +1,445 @@
+"""Travel times between demand points, facilities and candidates.
+
+Two interchangeable travel models with the same three operations:
+
+* :meth:`iter_pairs` streams every (origin, destination, minutes) pair within
+  a cut-off in blocks, so a reduction over 1M candidates x 736 tracts never
+  holds the whole matrix;
+* :meth:`matrix` gives a small dense matrix (tracts x hospitals);
+* :meth:`nearest` gives each origin's time to its nearest target and which.
+
+:class:`NetworkTravel` drives over the shared :class:`~siteselect.network.RoadGraph`:
+one bounded Dijkstra per origin (``limit=`` the cut-off, batched through
+``RoadGraph.iter_seconds``), gathered at the destinations' nodes; every point
+snaps to its nearest node of the main component, and origins and candidates
+add a straight connector at ``network.connector_speed_kmh`` (facilities sit
+on streets: they snap without a connector). :class:`StraightLineTravel` uses
+straight-line distance x ``circuity`` at ``speed_kmh``.
+
+``travel:`` in a criterion chooses: ``network`` or ``straight_line``; unset, it
+is ``network`` when the config has a ``network:`` section and the entry sets
+neither ``speed_kmh`` nor ``circuity`` (they only mean something for
+straight-line travel), else ``straight_line``. The log says which.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import numpy as np
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from siteselect._errors import ConfigError
+
+if TYPE_CHECKING:
+    from siteselect.network import RoadGraph
+    from siteselect.study import Study
+
+logger = logging.getLogger(__name__)
+
+TravelMode = Literal["network", "straight_line"]
+PAIR_CELLS = 8_000_000
+"""Origin x destination cells examined per block (bounds the memory of a block)."""
+SEARCH_CELLS = 2**25
+"""Dense Dijkstra results (batch x nodes) kept at once."""
+PARALLEL_MIN_CELLS = 50_000_000
+"""Network reductions over more origin x destination cells than this fork worker processes."""
+
+
+@dataclass(frozen=True)
+class Located:
+    """Points placed for a travel model.
+
+    Attributes
+    ----------
+    x, y : numpy.ndarray
+        Coordinates (metres, working CRS).
+    node : numpy.ndarray or None
+        Road node of each point (network travel only).
+    connector_min : numpy.ndarray
+        Minutes from the point to its node (0 for straight-line travel).
+    snap_m : numpy.ndarray
+        Distance to the node (0 for straight-line travel).
+    far : numpy.ndarray of bool
+        Farther than ``network.max_snap_m`` from any road.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    node: np.ndarray | None
+    connector_min: np.ndarray
+    snap_m: np.ndarray
+    far: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def slice(self, start: int, stop: int) -> Located:
+        """The points start..stop-1."""
+        return Located(
+            self.x[start:stop],
+            self.y[start:stop],
+            None if self.node is None else self.node[start:stop],
+            self.connector_min[start:stop],
+            self.snap_m[start:stop],
+            self.far[start:stop],
+        )
+
+
+@dataclass(frozen=True)
+class PairBlock:
+    """Pairs within the cut-off: positions into the origins / destinations, and minutes."""
+
+    origin: np.ndarray
+    destination: np.ndarray
+    minutes: np.ndarray
+
+
+@dataclass(frozen=True)
+class SiteIndex:
+    """Destinations grouped by road node: ``order`` lists them node by node.
+
+    Attributes
+    ----------
+    order : numpy.ndarray
+        Destination positions sorted by node (far ones left out).
+    counts, first : numpy.ndarray
+        Per node: how many destinations, and the rank of its first in ``order``.
+    nodes : numpy.ndarray
+        Nodes with at least one destination.
+    connector_min : numpy.ndarray
+        Connector minutes in ``order``.
+    size : int
+        Number of destinations (with the far ones).
+    """
+
+    order: np.ndarray
+    counts: np.ndarray
+    first: np.ndarray
+    nodes: np.ndarray
+    connector_min: np.ndarray
+    size: int
+
+
+EMPTY_BLOCK = PairBlock(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+
+Reducer = Callable[[PairBlock], tuple[np.ndarray, ...]]
+"""Per-destination sums of one block of pairs (e.g. np.bincount by destination)."""
+
+
+def reduce_blocks(blocks: Iterable[PairBlock], reducer: Reducer) -> tuple[np.ndarray, ...]:
+    """Sum ``reducer(block)`` over the blocks (``reducer(EMPTY_BLOCK)`` when there are none)."""
+    total = [np.array(part, dtype="float64") for part in reducer(EMPTY_BLOCK)]
+    for block in blocks:
+        if block.minutes.size:
+            for accumulated, part in zip(total, reducer(block), strict=True):
+                accumulated += part
+    return tuple(total)
+
+
+class Travel(Protocol):
+    """What the accessibility and competition criteria need from a travel model."""
+
+    description: str
+
+    def locate(self, x: np.ndarray, y: np.ndarray, *, connector: bool = True) -> Located:
+        """Place points on the model (snap them to the network)."""
+        ...
+
+    def iter_pairs(
+        self, origins: Located, destinations: Located, max_minutes: float
+    ) -> Iterator[PairBlock]:
+        """Every origin -> destination pair within ``max_minutes``, in blocks."""
+        ...
+
+    def reduce(
+        self, origins: Located, destinations: Located, max_minutes: float, reducer: Reducer
+    ) -> tuple[np.ndarray, ...]:
+        """``reducer`` summed over every pair within ``max_minutes``."""
+        ...
+
+    def matrix(self, origins: Located, destinations: Located, max_minutes: float) -> np.ndarray:
+        """Dense origin x destination minutes, inf beyond ``max_minutes``."""
+        ...
+
+    def nearest(self, origins: Located, targets: Located) -> tuple[np.ndarray, np.ndarray]:
+        """Minutes from each origin to its nearest target (NaN if none) and that target."""
+        ...
+
+
+def _rows_per_block(n_destinations: int) -> int:
+    return max(1, PAIR_CELLS // max(n_destinations, 1))
+
+
+class StraightLineTravel:
+    """Straight-line distance x circuity at a constant speed."""
+
+    def __init__(self, speed_kmh: float, circuity: float = 1.0) -> None:
+        self.minutes_per_m = circuity / (speed_kmh / 3.6) / 60.0
+        self.description = f"straight-line travel at {speed_kmh:g} km/h (circuity {circuity:g})"
+
+    def locate(self, x: np.ndarray, y: np.ndarray, *, connector: bool = True) -> Located:
+        zeros = np.zeros(len(x))
+        return Located(
+            np.asarray(x, "float64"), np.asarray(y, "float64"), None, zeros, zeros, zeros > 0
+        )
+
+    def iter_pairs(
+        self, origins: Located, destinations: Located, max_minutes: float
+    ) -> Iterator[PairBlock]:
+        rows = _rows_per_block(len(destinations))
+        for start in range(0, len(origins), rows):
+            stop = min(start + rows, len(origins))
+            minutes = (
+                np.hypot(
+                    origins.x[start:stop, None] - destinations.x[None, :],
+                    origins.y[start:stop, None] - destinations.y[None, :],
+                )
+                * self.minutes_per_m
+            )
+            row, column = np.nonzero(minutes <= max_minutes)
+            yield PairBlock(row + start, column, minutes[row, column])
+
+    def reduce(
+        self, origins: Located, destinations: Located, max_minutes: float, reducer: Reducer
+    ) -> tuple[np.ndarray, ...]:
+        return reduce_blocks(self.iter_pairs(origins, destinations, max_minutes), reducer)
+
+    def matrix(self, origins: Located, destinations: Located, max_minutes: float) -> np.ndarray:
+        minutes = (
+            np.hypot(origins.x[:, None] - destinations.x, origins.y[:, None] - destinations.y)
+            * self.minutes_per_m
+        )
+        return np.where(minutes <= max_minutes, minutes, np.inf)
+
+    def nearest(self, origins: Located, targets: Located) -> tuple[np.ndarray, np.ndarray]:
+        tree = cKDTree(np.column_stack([targets.x, targets.y]))
+        distance, index = tree.query(np.column_stack([origins.x, origins.y]), k=1)
+        return distance * self.minutes_per_m, np.asarray(index, dtype=np.int64)
+
+
+class NetworkTravel:
+    """Drive times over the road graph (see the module docstring)."""
+
+    def __init__(
+        self,
+        graph: RoadGraph,
+        connector_speed_kmh: float,
+        max_snap_m: float,
+        name: str = "",
+        *,
+        workers: int | None = None,
+        parallel_min_cells: int = PARALLEL_MIN_CELLS,
+    ) -> None:
+        self.graph = graph
+        self.workers = workers if workers is not None else available_cpus()
+        self.parallel_min_cells = parallel_min_cells
+        self.connector_min_per_m = 1.0 / (connector_speed_kmh / 3.6) / 60.0
+        self.max_snap_m = max_snap_m
+        self.description = (
+            f"drive times over the road network{f' {name}' if name else ''} "
+            f"(connectors at {connector_speed_kmh:g} km/h)"
+        )
+
+    def locate(self, x: np.ndarray, y: np.ndarray, *, connector: bool = True) -> Located:
+        node, snap_m = self.graph.snap(np.asarray(x, "float64"), np.asarray(y, "float64"))
+        connector_min = snap_m * self.connector_min_per_m if connector else np.zeros(len(node))
+        return Located(
+            np.asarray(x, "float64"),
+            np.asarray(y, "float64"),
+            node,
+            connector_min,
+            snap_m,
+            snap_m > self.max_snap_m,
+        )
+
+    def site_index(self, destinations: Located) -> SiteIndex:
+        """Destinations on the network grouped by node (the far ones left out)."""
+        assert destinations.node is not None
+        valid = np.flatnonzero(~destinations.far)
+        order = valid[np.argsort(destinations.node[valid], kind="stable")]
+        counts = np.bincount(destinations.node[valid], minlength=self.graph.n_nodes)
+        return SiteIndex(
+            order=order,
+            counts=counts,
+            first=np.concatenate([[0], np.cumsum(counts)[:-1]]),
+            nodes=np.flatnonzero(counts),
+            connector_min=destinations.connector_min[order],
+            size=len(destinations),
+        )
+
+    def ordered_pairs(
+        self, origins: Located, sites: SiteIndex, max_minutes: float
+    ) -> Iterator[PairBlock]:
+        """Pairs whose ``destination`` is a rank in ``sites.order`` (node order).
+
+        Batches of bounded searches from the origins, gathered at the sites'
+        nodes, each (origin, node) time expanded to the sites at that node.
+        """
+        assert origins.node is not None
+        n = self.graph.n_nodes
+        rows = max(1, min(SEARCH_CELLS // max(n, 1), _rows_per_block(len(sites.order))))
+        limit_s = max_minutes * 60.0
+        for positions, seconds in self.graph.iter_seconds(
+            origins.node, reverse=False, max_minutes=max_minutes, batch_size=rows
+        ):
+            at = seconds[:, sites.nodes]
+            row, column = np.nonzero(at <= limit_s)
+            node = sites.nodes[column]
+            base = at[row, column] / 60.0 + origins.connector_min[positions[row]]
+            repeat = sites.counts[node]
+            # rank of the k-th site of a node = first[node] + k
+            rank = np.repeat(sites.first[node] - (np.cumsum(repeat) - repeat), repeat)
+            rank += np.arange(len(rank))
+            minutes = np.repeat(base, repeat) + sites.connector_min[rank]
+            keep = minutes <= max_minutes
+            origin = np.repeat(positions[row], repeat)
+            yield PairBlock(origin[keep], rank[keep], minutes[keep])
+
+    def iter_pairs(
+        self, origins: Located, destinations: Located, max_minutes: float
+    ) -> Iterator[PairBlock]:
+        sites = self.site_index(destinations)
+        for block in self.ordered_pairs(origins, sites, max_minutes):
+            yield PairBlock(block.origin, sites.order[block.destination], block.minutes)
+
+    def reduce(
+        self, origins: Located, destinations: Located, max_minutes: float, reducer: Reducer
+    ) -> tuple[np.ndarray, ...]:
+        """Sum ``reducer`` over the pairs; large jobs split the origins over worker processes.
+
+        The reducer sees destinations as ranks in node order (sums land in
+        nearby memory) and its per-destination results are put back in the
+        destinations' order. Searches hold the GIL, so the parallel path forks
+        ``workers`` processes (they inherit the graph; only the
+        per-destination sums come back), where the platform can fork and the
+        job exceeds ``parallel_min_cells``.
+        """
+        sites = self.site_index(destinations)
+        cells = len(origins) * len(destinations)
+        workers = min(self.workers, len(origins))
+        if workers < 2 or cells < self.parallel_min_cells or not _can_fork():
+            ranked = reduce_blocks(self.ordered_pairs(origins, sites, max_minutes), reducer)
+        else:
+            edges = np.linspace(0, len(origins), 2 * workers + 1).astype(int)
+            chunks = [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
+            logger.info("network reduction: %d origins over %d processes", len(origins), workers)
+            _FORKED["job"] = (self, origins, sites, max_minutes, reducer)
+            try:
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    parts = pool.map(_reduce_chunk, chunks)
+            finally:
+                _FORKED.clear()
+            ranked = tuple(np.sum(arrays, axis=0) for arrays in zip(*parts, strict=True))
+        out = []
+        for values in ranked:
+            restored = np.zeros(sites.size)
+            restored[sites.order] = values[: len(sites.order)]
+            out.append(restored)
+        return tuple(out)
+
+    def matrix(self, origins: Located, destinations: Located, max_minutes: float) -> np.ndarray:
+        assert origins.node is not None and destinations.node is not None
+        minutes = self.graph.travel_minutes(origins.node, destinations.node, max_minutes).to_dense()
+        minutes = minutes + origins.connector_min[:, None] + destinations.connector_min[None, :]
+        minutes[destinations.far[None, :] | (minutes > max_minutes)] = np.inf
+        return minutes
+
+    def nearest(self, origins: Located, targets: Located) -> tuple[np.ndarray, np.ndarray]:
+        assert origins.node is not None and targets.node is not None
+        unique = np.unique(targets.node)
+        seconds, _, sources = dijkstra(
+            self.graph.reverse,
+            directed=True,
+            indices=unique,
+            min_only=True,
+            return_predecessors=True,
+        )
+        target_at_node = np.full(self.graph.n_nodes, -1, dtype=np.int64)
+        target_at_node[targets.node[::-1]] = np.arange(len(targets))[::-1]  # first one wins
+        minutes = seconds[origins.node] / 60.0 + origins.connector_min
+        source = sources[origins.node]
+        index = np.where(source >= 0, target_at_node[np.maximum(source, 0)], -1)
+        minutes[~np.isfinite(minutes) | origins.far] = np.nan
+        return minutes, index
+
+
+_FORKED: dict[str, tuple] = {}
+"""The job a forked worker reads (set by the parent just before forking)."""
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _reduce_chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, ...]:
+    """Worker: the reduction over origins start..stop-1 of the forked job."""
+    travel, origins, sites, max_minutes, reducer = _FORKED["job"]
+    start, stop = bounds
+
+    def shifted() -> Iterator[PairBlock]:
+        for block in travel.ordered_pairs(origins.slice(start, stop), sites, max_minutes):
+            yield PairBlock(block.origin + start, block.destination, block.minutes)
+
+    return reduce_blocks(shifted(), reducer)
+
+
+def resolve_mode(requested: TravelMode | None, has_network: bool, straight_set: bool) -> TravelMode:
+    """The travel mode of an entry (see the module docstring for the default)."""
+    if requested is not None:
+        return requested
+    return "network" if has_network and not straight_set else "straight_line"
+
+
+def make_travel(
+    study: Study,
+    requested: TravelMode | None,
+    speed_kmh: float,
+    circuity: float,
+    straight_set: bool,
+    what: str,
+) -> Travel:
+    """The travel model of a criterion entry, logged.
+
+    Parameters
+    ----------
+    study : Study
+        Gives the network (loaded on first use) and its settings.
+    requested : {"network", "straight_line"} or None
+        The entry's ``travel:``.
+    speed_kmh, circuity : float
+        Straight-line settings.
+    straight_set : bool
+        Whether the entry set ``speed_kmh`` or ``circuity`` itself.
+    what : str
+        Name for the log (``criteria.members``).
+    """
+    network = study.config.network
+    mode = resolve_mode(requested, network is not None, straight_set)
+    travel: Travel
+    if mode == "network":
+        if network is None:
+            raise ConfigError(f"{what}: travel: network needs a 'network:' section in the config")
+        name = network.source.name if network.source is not None else ""
+        travel = NetworkTravel(
+            study.road_graph(), network.connector_speed_kmh, network.max_snap_m, name
+        )
+    else:
+        travel = StraightLineTravel(speed_kmh, circuity)
+    logger.info("%s: %s", what, travel.description)
+    return travel
