@@ -15,10 +15,10 @@ from typing import Any, Protocol
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from siteselect._errors import CriterionError
 from siteselect.config import Config
+from siteselect.context import context_overlays
 from siteselect.criteria.base import REGISTRY, KindSpec, Measurement
 from siteselect.manifest import build_manifest
 from siteselect.results import ConstraintInfo, CriterionInfo, Overlay, RunResult
@@ -92,68 +92,6 @@ class _Measurer:
                 raise RuntimeError(f"{spec.kind} returned {len(measurement.values)} values")
             self.cache[key] = measurement
         return self.cache[key]
-
-
-def _context_overlays(study: Study) -> list[Overlay]:
-    overlays: list[Overlay] = []
-    if study.study_area is not None:
-        frame = study.study_area[["geometry"]].assign(feature_name="Study area")
-        overlays.append(
-            Overlay(
-                "Study area", "polygons", frame, "feature_name", color="#333333", fill="#f7f4ec"
-            )
-        )
-    if study._graph is not None:
-        edges = study._graph.edges
-        motorway = edges[edges["highway"] == "motorway"]
-        if len(motorway):
-            g = study._graph
-            lines = shapely.linestrings(
-                np.stack(
-                    [
-                        np.column_stack([g.x[motorway.u], g.y[motorway.u]]),
-                        np.column_stack([g.x[motorway.v], g.y[motorway.v]]),
-                    ],
-                    axis=1,
-                )
-            )
-            frame = gpd.GeoDataFrame(
-                {
-                    "feature_name": motorway["ref"]
-                    .where(motorway["ref"] != "", "freeway")
-                    .to_numpy()
-                },
-                geometry=lines,
-                crs=study.crs,
-            ).dissolve(by="feature_name", as_index=False)
-            overlays.append(Overlay("Freeways", "lines", frame, "feature_name", color="#e6550d"))
-    for name in study.config.outputs.context_layers:
-        frame = study.vector(name)[["feature_name", "geometry"]]
-        overlays.append(
-            Overlay(
-                name.replace("_", " ").capitalize(), "lines", frame, "feature_name", color="#2b8cbe"
-            )
-        )
-    return overlays + _setback_overlays(study)
-
-
-def _setback_overlays(study: Study) -> list[Overlay]:
-    """One zone overlay per ``distance`` constraint with ``min_m``: its layer buffered by it."""
-    overlays: list[Overlay] = []
-    for name, spec in study.config.constraints.items():
-        min_m = getattr(spec, "min_m", None)
-        if spec.kind != "distance" or not min_m:
-            continue
-        layer = study.vector(spec.layer)  # type: ignore[attr-defined]
-        buffered = layer.geometry.buffer(float(min_m))  # metres: working CRS is projected
-        frame = gpd.GeoDataFrame(
-            {"feature_name": [f"Within {min_m:g} m of {n}" for n in layer["feature_name"]]},
-            geometry=buffered.to_numpy(),
-            crs=study.crs,
-        ).dissolve(by="feature_name", as_index=False)
-        title = f"{name.replace('_', ' ').capitalize()} ({min_m:g} m)"
-        overlays.append(Overlay(title, "zones", frame, "feature_name", color="#b91c1c"))
-    return overlays
 
 
 def run(config: Config, reporter: Reporter | None = None) -> RunResult:
@@ -238,7 +176,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         candidates = gpd.GeoDataFrame(
             table, geometry=study.candidates.geometry.to_numpy(), crs=study.crs
         )
-    overlays = _context_overlays(study) + overlays
+    overlays = context_overlays(study) + overlays
     counts: dict[str, Any] = {
         "candidates": n,
         "excluded": int(excluded.sum()),

@@ -75,6 +75,11 @@ class Study:
         if not shapely.intersects(shapely.box(*frame.total_bounds), area):
             logger.warning("layers.%s lies entirely outside the study area: check its CRS", name)
 
+    @property
+    def loaded_road_graph(self) -> RoadGraph | None:
+        """The routing graph if a criterion has loaded it, else None (never loads)."""
+        return self._graph
+
     def road_graph(self) -> RoadGraph:
         """The routing graph (read, built or taken from the disk cache on first use)."""
         if self._graph is None:
