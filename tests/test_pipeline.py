@@ -103,3 +103,14 @@ def test_two_runs_give_identical_csv(world_config: Path, tmp_path: Path) -> None
     assert (tmp_path / "a" / "sites.csv").read_bytes() == (
         tmp_path / "b" / "sites.csv"
     ).read_bytes()
+
+
+def test_unreadable_raster_is_a_layer_error(world_config: Path, tmp_path: Path) -> None:
+    from siteselect._errors import LayerError
+
+    broken = world_config.parent / "broken.tif"
+    broken.write_text("not a GeoTIFF")
+    path = world_config.parent / "broken_raster.yaml"
+    path.write_text(world_config.read_text().replace("source: hazard.tif", "source: broken.tif"))
+    with pytest.raises(LayerError, match=r"layers\.hazard: cannot open raster .*broken\.tif"):
+        run(load_config(path))

@@ -36,6 +36,7 @@ from rasterio.windows import Window
 
 from siteselect.airspace.model import AirspaceModel
 from siteselect.geo import M_PER_FT
+from siteselect.rasters import open_raster
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def sample_raster(
     never resampled. Only the window covering the points is read.
     """
     values = np.full(len(x_m), np.nan)
-    with rasterio.open(path) as src:
+    with open_raster(path, "airspace ground raster") as src:
         to_raster = pyproj.Transformer.from_crs(crs, src.crs, always_xy=True)
         rx, ry = to_raster.transform(x_m, y_m)
         rows, cols = rasterio.transform.rowcol(src.transform, rx, ry)

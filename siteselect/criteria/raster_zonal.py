@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from siteselect import seismic
 from siteselect.criteria.base import KindSpec, Measurement, register
+from siteselect.rasters import open_raster
 from siteselect.zonal import Grid, ZonalResult, band_index, raster_reader, zonal_stats_grid
 
 if TYPE_CHECKING:
@@ -176,7 +177,7 @@ def _amplified(
     amp = spec.amplification
     vs_layer = study.layer_spec(amp.vs30_layer)
     measured = amp.vs30_measured
-    with rasterio.open(vs_layer.source) as vs_src:
+    with open_raster(vs_layer.source, f"layers.{amp.vs30_layer}") as vs_src:
         vs_band = band_index(
             vs_src, amp.vs30_band if amp.vs30_band is not None else vs_layer.band, amp.vs30_layer
         )
@@ -218,7 +219,7 @@ def _amplified(
 def measure(spec: RasterZonalSpec, study: Study) -> Measurement:
     """The statistic of the raster over each candidate polygon, after the coverage policy."""
     layer = study.layer_spec(spec.layer)
-    with rasterio.open(layer.source) as src:
+    with open_raster(layer.source, f"layers.{spec.layer}") as src:
         band = band_index(src, spec.band if spec.band is not None else layer.band, spec.layer)
         unit = layer.units or (src.units[band - 1] if src.units else "") or ""
         description = src.descriptions[band - 1] or spec.layer
