@@ -39,7 +39,8 @@ def gravity_reducer(weight: np.ndarray, decay: Decay, n_sites: int) -> Reducer:
     """Per block: (sum_i weight_i decay(t_ic) by site,)."""
 
     def reduce(block: PairBlock) -> tuple[np.ndarray, ...]:
-        terms = weight[block.origin] * decay(block.minutes)
+        terms = weight[block.origin]  # a fresh array: scaled in place
+        terms *= decay(block.minutes)
         return (np.bincount(block.destination, weights=terms, minlength=n_sites),)
 
     return reduce
@@ -149,17 +150,22 @@ def huff_reducer(
     )
 
     def reduce(block: PairBlock) -> tuple[np.ndarray, ...]:
-        t_beta = np.maximum(block.minutes, min_minutes) ** beta
-        share = candidate_attractiveness / (
-            candidate_attractiveness + denominator[block.origin] * t_beta
-        )
+        # in place on fresh arrays (blocks hold millions of pairs)
+        share = np.maximum(block.minutes, min_minutes)
+        if beta == 2.0:
+            np.square(share, out=share)
+        else:
+            np.power(share, beta, out=share)
+        share *= denominator[block.origin]
+        share += candidate_attractiveness
+        np.divide(candidate_attractiveness, share, out=share)
+        patients = population[block.origin]
+        patients *= share
+        lost = owner_coef[block.origin]
+        lost *= share
         return (
-            np.bincount(
-                block.destination, weights=population[block.origin] * share, minlength=n_sites
-            ),
-            np.bincount(
-                block.destination, weights=owner_coef[block.origin] * share, minlength=n_sites
-            ),
+            np.bincount(block.destination, weights=patients, minlength=n_sites),
+            np.bincount(block.destination, weights=lost, minlength=n_sites),
         )
 
     return reduce

@@ -10,7 +10,9 @@ Two interchangeable travel models with the same three operations:
 
 :class:`NetworkTravel` drives over the shared :class:`~siteselect.network.RoadGraph`:
 one bounded Dijkstra per origin (``limit=`` the cut-off, batched through
-``RoadGraph.iter_seconds``), gathered at the destinations' nodes; every point
+``RoadGraph.iter_seconds``) over the graph with its degree-2 chains (shape
+points) contracted, exactly (:mod:`siteselect.network.contract`), read at the
+destinations' nodes and expanded to the destinations there; every point
 snaps to its nearest node of the main component, and origins and candidates
 add a straight connector at ``network.connector_speed_kmh`` (facilities sit
 on streets: they snap without a connector). :class:`StraightLineTravel` uses
@@ -37,6 +39,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from siteselect._errors import ConfigError
+from siteselect.network.contract import Contraction, contract
 
 if TYPE_CHECKING:
     from siteselect.network import RoadGraph
@@ -47,8 +50,11 @@ logger = logging.getLogger(__name__)
 TravelMode = Literal["network", "straight_line"]
 PAIR_CELLS = 8_000_000
 """Origin x destination cells examined per block (bounds the memory of a block)."""
-SEARCH_CELLS = 2**25
-"""Dense Dijkstra results (batch x nodes) kept at once."""
+SEARCH_CELLS = 2**21
+"""Dense Dijkstra results (batch x nodes) kept at once: 16 MB, so the per-batch arrays
+stay small enough to be reused by the allocator rather than page-faulted in afresh."""
+BLOCK_PAIRS = 2**21
+"""Network pairs per block handed to a reducer (small batches are merged up to this)."""
 PARALLEL_MIN_CELLS = 50_000_000
 """Network reductions over more origin x destination cells than this fork worker processes."""
 
@@ -104,26 +110,34 @@ class PairBlock:
 
 @dataclass(frozen=True)
 class SiteIndex:
-    """Destinations grouped by road node: ``order`` lists them node by node.
+    """Destinations grouped by road node, the nodes with the most destinations first.
+
+    The k-th destination of every node with more than k of them is then the
+    rank ``first[j] + k`` for the node positions ``j < slot_end[k]``: a prefix,
+    so the (origin, node) times are expanded to the destinations slot by slot
+    with slices, without repeating them.
 
     Attributes
     ----------
     order : numpy.ndarray
-        Destination positions sorted by node (far ones left out).
-    counts, first : numpy.ndarray
-        Per node: how many destinations, and the rank of its first in ``order``.
+        Destination positions, node by node (far ones left out); a destination's
+        *rank* is its place here.
     nodes : numpy.ndarray
-        Nodes with at least one destination.
+        Nodes with at least one destination, by decreasing count.
+    first : numpy.ndarray
+        Per entry of ``nodes``: the rank of its first destination.
+    slot_end : numpy.ndarray
+        ``slot_end[k]``: how many nodes have more than k destinations.
     connector_min : numpy.ndarray
-        Connector minutes in ``order``.
+        Connector minutes by rank.
     size : int
         Number of destinations (with the far ones).
     """
 
     order: np.ndarray
-    counts: np.ndarray
-    first: np.ndarray
     nodes: np.ndarray
+    first: np.ndarray
+    slot_end: np.ndarray
     connector_min: np.ndarray
     size: int
 
@@ -226,7 +240,14 @@ class StraightLineTravel:
 
 
 class NetworkTravel:
-    """Drive times over the road graph (see the module docstring)."""
+    """Drive times over the road graph (see the module docstring).
+
+    Many-to-many searches run over the graph with its degree-2 chains
+    contracted (:mod:`siteselect.network.contract`, exact), unless
+    ``contract_chains`` is False; ``workers`` processes (default: the CPUs
+    available) share reductions over more than ``parallel_min_cells``
+    origin x destination cells.
+    """
 
     def __init__(
         self,
@@ -237,12 +258,15 @@ class NetworkTravel:
         *,
         workers: int | None = None,
         parallel_min_cells: int = PARALLEL_MIN_CELLS,
+        contract_chains: bool = True,
     ) -> None:
         self.graph = graph
         self.workers = workers if workers is not None else available_cpus()
         self.parallel_min_cells = parallel_min_cells
+        self.contract_chains = contract_chains
         self.connector_min_per_m = 1.0 / (connector_speed_kmh / 3.6) / 60.0
         self.max_snap_m = max_snap_m
+        self._contractions: list[Contraction] = []
         self.description = (
             f"drive times over the road network{f' {name}' if name else ''} "
             f"(connectors at {connector_speed_kmh:g} km/h)"
@@ -264,44 +288,91 @@ class NetworkTravel:
         """Destinations on the network grouped by node (the far ones left out)."""
         assert destinations.node is not None
         valid = np.flatnonzero(~destinations.far)
-        order = valid[np.argsort(destinations.node[valid], kind="stable")]
-        counts = np.bincount(destinations.node[valid], minlength=self.graph.n_nodes)
+        node = destinations.node[valid]
+        per_node = np.bincount(node, minlength=self.graph.n_nodes)
+        order = valid[np.lexsort((node, -per_node[node]))]  # most crowded nodes first
+        nodes = np.flatnonzero(per_node)
+        nodes = nodes[np.argsort(-per_node[nodes], kind="stable")]
+        counts = per_node[nodes]
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        largest = int(counts.max()) if len(counts) else 0
+        slot_end = np.searchsorted(-counts, -np.arange(largest), side="left")
         return SiteIndex(
             order=order,
-            counts=counts,
-            first=np.concatenate([[0], np.cumsum(counts)[:-1]]),
-            nodes=np.flatnonzero(counts),
+            nodes=nodes,
+            first=first,
+            slot_end=slot_end,
             connector_min=destinations.connector_min[order],
             size=len(destinations),
         )
 
+    def contraction(self, sources: np.ndarray) -> Contraction:
+        """The graph with its degree-2 chains contracted, ``sources`` kept in the core.
+
+        Built once per set of sources (a cached contraction keeping a superset
+        of them in its core is reused).
+        """
+        for contraction in self._contractions:
+            if contraction.covers(sources):
+                return contraction
+        if self.contract_chains:
+            contraction = contract(self.graph, sources)
+        else:  # the whole graph as the core
+            contraction = contract(self.graph, sources, min_share=np.inf)
+        self._contractions.append(contraction)
+        return contraction
+
     def ordered_pairs(
         self, origins: Located, sites: SiteIndex, max_minutes: float
     ) -> Iterator[PairBlock]:
-        """Pairs whose ``destination`` is a rank in ``sites.order`` (node order).
+        """Pairs whose ``destination`` is a rank in ``sites.order``.
 
-        Batches of bounded searches from the origins, gathered at the sites'
-        nodes, each (origin, node) time expanded to the sites at that node.
+        Batches of bounded searches from the origins over the contracted graph,
+        times read at the sites' nodes, each (origin, node) time expanded to the
+        sites at that node slot by slot (see :class:`SiteIndex`); blocks of
+        about ``BLOCK_PAIRS`` pairs.
         """
         assert origins.node is not None
-        n = self.graph.n_nodes
-        rows = max(1, min(SEARCH_CELLS // max(n, 1), _rows_per_block(len(sites.order))))
+        contraction = self.contraction(origins.node)
+        core = contraction.graph
+        rows = max(1, SEARCH_CELLS // max(core.n_nodes, len(sites.nodes), 1))
         limit_s = max_minutes * 60.0
-        for positions, seconds in self.graph.iter_seconds(
-            origins.node, reverse=False, max_minutes=max_minutes, batch_size=rows
+        node_times = contraction.node_times(sites.nodes)
+        pending: list[PairBlock] = []
+        n_pending = 0
+        for positions, seconds in core.iter_seconds(
+            contraction.position[origins.node],
+            reverse=False,
+            max_minutes=max_minutes,
+            batch_size=rows,
         ):
-            at = seconds[:, sites.nodes]
-            row, column = np.nonzero(at <= limit_s)
-            node = sites.nodes[column]
-            base = at[row, column] / 60.0 + origins.connector_min[positions[row]]
-            repeat = sites.counts[node]
-            # rank of the k-th site of a node = first[node] + k
-            rank = np.repeat(sites.first[node] - (np.cumsum(repeat) - repeat), repeat)
-            rank += np.arange(len(rank))
-            minutes = np.repeat(base, repeat) + sites.connector_min[rank]
+            at = node_times.read(seconds)
+            del seconds
+            column, row = np.nonzero(limit_s >= at.T)  # by node position, then origin
+            base = at[row, column]
+            del at
+            base /= 60.0
+            base += origins.connector_min[positions][row]
+            origin = positions[row]
+            # slot k: the k-th site of the nodes j < slot_end[k], i.e. the pairs [:end_k]
+            ends = np.searchsorted(column, sites.slot_end)
+            offsets = np.concatenate([[0], np.cumsum(ends)])
+            pair_origin = np.empty(offsets[-1], dtype=np.int64)
+            rank = np.empty(offsets[-1], dtype=np.int64)
+            minutes = np.empty(offsets[-1])
+            for slot, (end, at_pair) in enumerate(zip(ends, offsets[:-1], strict=True)):
+                part = slice(at_pair, at_pair + end)
+                pair_origin[part] = origin[:end]
+                np.add(sites.first[column[:end]], slot, out=rank[part])
+                np.add(base[:end], sites.connector_min[rank[part]], out=minutes[part])
             keep = minutes <= max_minutes
-            origin = np.repeat(positions[row], repeat)
-            yield PairBlock(origin[keep], rank[keep], minutes[keep])
+            pending.append(PairBlock(pair_origin[keep], rank[keep], minutes[keep]))
+            n_pending += len(pending[-1].minutes)
+            if n_pending >= BLOCK_PAIRS:
+                yield _merged(pending)
+                pending, n_pending = [], 0
+        if pending:
+            yield _merged(pending)
 
     def iter_pairs(
         self, origins: Located, destinations: Located, max_minutes: float
@@ -331,6 +402,8 @@ class NetworkTravel:
             edges = np.linspace(0, len(origins), 2 * workers + 1).astype(int)
             chunks = [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
             logger.info("network reduction: %d origins over %d processes", len(origins), workers)
+            assert origins.node is not None
+            self.contraction(origins.node)  # built once, inherited by the workers
             _FORKED["job"] = (self, origins, sites, max_minutes, reducer)
             try:
                 with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -347,7 +420,10 @@ class NetworkTravel:
 
     def matrix(self, origins: Located, destinations: Located, max_minutes: float) -> np.ndarray:
         assert origins.node is not None and destinations.node is not None
-        minutes = self.graph.travel_minutes(origins.node, destinations.node, max_minutes).to_dense()
+        contraction = self.contraction(np.concatenate([origins.node, destinations.node]))
+        minutes = contraction.graph.travel_minutes(
+            contraction.position[origins.node], contraction.position[destinations.node], max_minutes
+        ).to_dense()
         minutes = minutes + origins.connector_min[:, None] + destinations.connector_min[None, :]
         minutes[destinations.far[None, :] | (minutes > max_minutes)] = np.inf
         return minutes
@@ -369,6 +445,17 @@ class NetworkTravel:
         index = np.where(source >= 0, target_at_node[np.maximum(source, 0)], -1)
         minutes[~np.isfinite(minutes) | origins.far] = np.nan
         return minutes, index
+
+
+def _merged(blocks: list[PairBlock]) -> PairBlock:
+    """One block of the pairs of several."""
+    if len(blocks) == 1:
+        return blocks[0]
+    return PairBlock(
+        np.concatenate([b.origin for b in blocks]),
+        np.concatenate([b.destination for b in blocks]),
+        np.concatenate([b.minutes for b in blocks]),
+    )
 
 
 _FORKED: dict[str, tuple] = {}

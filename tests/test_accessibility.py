@@ -323,3 +323,42 @@ def test_parallel_network_reduction_equals_serial(graph) -> None:
     assert want == pytest.approx(
         gravity(serial.iter_pairs(origins, dests, 4.0), weight, DECAYS[0].weights_at, len(sites))
     )
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_network_pairs_on_shape_points_equal_full_graph_dijkstra(seed: int) -> None:
+    """Searches over the contracted core, read at shape nodes, several sites per node."""
+    from tests.test_contract import street_graph
+
+    graph = street_graph(seed, 12, 40, 0.3)
+    rng = np.random.default_rng(seed)
+    zones = rng.uniform(0, 1000, (7, 2))
+    sites = rng.uniform(-50, 1050, (150, 2))
+    sites = np.concatenate([sites, sites[:40] + rng.normal(0, 5, (40, 2))])  # crowded nodes
+    travel = NetworkTravel(graph, connector_speed_kmh=20, max_snap_m=120)
+    origins, dests = travel.locate(*zones.T), travel.locate(*sites.T)
+    contraction = travel.contraction(origins.node)
+    assert len(contraction.core) < 0.8 * graph.n_nodes
+    assert (contraction.position[dests.node] < 0).any()  # some sites sit on shape points
+    assert np.bincount(dests.node).max() >= 3
+    max_minutes = 2.5
+    got = np.full((len(zones), len(sites)), np.inf)
+    for block in travel.iter_pairs(origins, dests, max_minutes):
+        assert np.isinf(got[block.origin, block.destination]).all()  # each pair once
+        got[block.origin, block.destination] = block.minutes
+    want = np.full_like(got, np.inf)
+    for i in range(len(zones)):
+        seconds = dijkstra(graph.matrix, directed=True, indices=int(origins.node[i]))
+        t = seconds[dests.node] / 60 + origins.connector_min[i] + dests.connector_min
+        want[i] = np.where((t <= max_minutes) & ~dests.far, t, np.inf)
+    assert np.isinf(got).tolist() == np.isinf(want).tolist()
+    assert got[np.isfinite(want)] == pytest.approx(want[np.isfinite(want)], rel=1e-12)
+    assert 0.1 < np.isfinite(want).mean() < 0.9  # the cut-off bites
+    weight = rng.uniform(0, 100, len(zones))
+    reducer = gravity_reducer(weight, DECAYS[0].weights_at, len(sites))
+    (reduced,) = travel.reduce(origins, dests, max_minutes, reducer)
+    naive = [
+        sum(weight[i] * naive_decay(DECAYS[0], want[i, c]) for i in range(len(zones)))
+        for c in range(len(sites))
+    ]
+    assert reduced == pytest.approx(naive, rel=1e-9, abs=1e-12)
