@@ -12,8 +12,6 @@ import logging
 
 import geopandas as gpd
 import pyproj
-from pyproj.aoi import AreaOfInterest
-from pyproj.database import query_utm_crs_info
 
 from siteselect._errors import ConfigError, LayerError
 
@@ -62,23 +60,6 @@ def kmh_to_m_per_s(kmh: float) -> float:
     return kmh / 3.6
 
 
-def utm_crs_for(lon: float, lat: float) -> pyproj.CRS:
-    """The WGS 84 UTM zone containing (lon, lat), as a pyproj CRS.
-
-    >>> utm_crs_for(-117.16, 32.72).to_epsg()
-    32611
-    """
-    infos = query_utm_crs_info(
-        datum_name="WGS 84",
-        area_of_interest=AreaOfInterest(lon, lat, lon, lat),
-    )
-    if not infos:
-        raise ConfigError(
-            f"no UTM zone found for lon={lon:.4f}, lat={lat:.4f}; set 'crs:' explicitly"
-        )
-    return pyproj.CRS.from_epsg(int(infos[0].code))
-
-
 def working_crs(setting: str, frame_4326: gpd.GeoDataFrame | gpd.GeoSeries) -> pyproj.CRS:
     """Resolve the config's ``crs`` setting into a projected metric CRS.
 
@@ -87,11 +68,21 @@ def working_crs(setting: str, frame_4326: gpd.GeoDataFrame | gpd.GeoSeries) -> p
     setting : str
         ``"auto"`` or anything pyproj understands (``"EPSG:32611"``).
     frame_4326 : GeoDataFrame or GeoSeries
-        Geometries in EPSG:4326 whose centre picks the UTM zone for ``"auto"``.
+        Geometries in EPSG:4326 whose centre picks the UTM zone for ``"auto"``
+        (geopandas' ``estimate_utm_crs``).
+
+    >>> import geopandas, shapely
+    >>> points = geopandas.GeoSeries([shapely.Point(-117.16, 32.72)], crs="EPSG:4326")
+    >>> working_crs("auto", points).to_epsg()
+    32611
     """
     if setting.strip().lower() == "auto":
-        minx, miny, maxx, maxy = frame_4326.total_bounds
-        crs = utm_crs_for((minx + maxx) / 2.0, (miny + maxy) / 2.0)
+        try:
+            crs = frame_4326.estimate_utm_crs(datum_name="WGS 84")
+        except RuntimeError:
+            raise ConfigError(
+                "crs: no UTM zone found for the candidates' extent; set 'crs:' explicitly"
+            ) from None
         logger.info("working CRS: %s (EPSG:%s), the local UTM zone", crs.name, crs.to_epsg())
         return crs
     try:
