@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     model_validator,
@@ -28,8 +29,8 @@ from pydantic import (
 
 from siteselect import criteria as _criteria  # noqa: F401  (registers every kind)
 from siteselect._config_errors import first_error
-from siteselect._errors import ConfigError
-from siteselect._yaml import PathKey, YamlDocument, load_yaml
+from siteselect._errors import ConfigError, SiteSelectError
+from siteselect._yaml import PathKey, YamlDocument, display_path, dotted_loc, load_yaml
 from siteselect.criteria.base import REGISTRY, KindSpec
 
 logger = logging.getLogger(__name__)
@@ -224,6 +225,34 @@ class Config(_Model):
 
     # set by load_config, not part of the YAML
     source_path: Path | None = Field(default=None, exclude=True)
+    _doc: YamlDocument | None = PrivateAttr(default=None)
+
+    def where(self, loc: PathKey) -> str:
+        """``configs/x.yaml:14: layers.hazard`` for a config location (runtime messages).
+
+        The file and line come from the YAML the config was loaded from; a config
+        built in code gives the dotted location alone.
+        """
+        dotted = dotted_loc(loc)
+        if self._doc is not None:
+            prefix = self._doc.where(loc)
+        elif self.source_path is not None:
+            prefix = display_path(self.source_path)
+        else:
+            return dotted
+        return f"{prefix}: {dotted}" if dotted else prefix
+
+    def error(
+        self, loc: PathKey, message: str, cls: type[SiteSelectError] = ConfigError
+    ) -> SiteSelectError:
+        """A one-line error ``file:line: dotted.loc: message`` of class ``cls``.
+
+        Use it wherever a problem found while running (a layer's column, a band,
+        a unit) should point at the config entry the user has to edit::
+
+            raise study.config.error(("layers", "hazard", "units"), "...", LayerError)
+        """
+        return cls(f"{self.where(loc)}: {message}")
 
     def all_layer_specs(self) -> dict[str, LayerSpec]:
         """Every layer the run opens, keyed by a readable name."""
@@ -318,6 +347,7 @@ def load_config(path: str | Path, *, check_files: bool = True) -> Config:
     except ValidationError as exc:
         raise first_error(exc, doc, Config) from None
     config.source_path = path.resolve()
+    config._doc = doc
     if config.outputs.dir is None:
         config.outputs.dir = _default_output_dir(path)
     _check_references(config, doc)

@@ -94,5 +94,6 @@ def build_manifest(
         "inputs": inputs,
         "versions": package_versions(),
         "counts": counts,
+        "diagnostics": study.diagnostics,
         "timings_s": timings_s,
     }

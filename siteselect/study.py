@@ -40,13 +40,18 @@ class Study:
         Candidate sites with ``candidate_id`` and ``area_acres``.
     study_area : geopandas.GeoDataFrame or None
         Study area polygons.
+    diagnostics : dict
+        What the run found out about its inputs and did about it, by topic
+        (``snapping``, ``geometry``, ``airports``...): JSON-serialisable, written
+        to run.json under ``diagnostics`` and read by the report. Each module
+        that repairs, drops, snaps or filters something records it here.
     """
 
     config: Config
     crs: pyproj.CRS
     candidates: gpd.GeoDataFrame
     study_area: gpd.GeoDataFrame | None
-    stats: dict[str, Any] = field(default_factory=dict)
+    diagnostics: dict[str, Any] = field(default_factory=dict)
     _vectors: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
     _graph: RoadGraph | None = field(default=None, repr=False)
 
