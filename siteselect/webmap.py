@@ -23,13 +23,16 @@ Every value read from the input data is HTML-escaped (see
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 import math
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import branca.colormap
+import branca.element
 import folium
 import folium.plugins
 import geopandas as gpd
@@ -159,9 +162,29 @@ def write_map(result: RunResult, path: pathlib.Path, *, inline_assets: bool = Tr
     inline_assets : bool, default True
         See :func:`build_map`.
     """
-    fmap = build_map(result, inline_assets=inline_assets)
-    fmap.save(str(path))
+    with _sequential_element_ids():
+        fmap = build_map(result, inline_assets=inline_assets)
+        fmap.save(str(path))
     LOG.info("wrote map %s (%.2f MB)", path, pathlib.Path(path).stat().st_size / 1e6)
+
+
+@contextlib.contextmanager
+def _sequential_element_ids() -> Iterator[None]:
+    """Give folium/branca elements sequential ids instead of random ones.
+
+    branca names every element ``<kind>_<32 random hex digits>``; with a counter
+    instead, the same run writes the same ``map.html`` byte for byte (the ids only
+    need to be unique within one page).
+    """
+    counter = itertools.count(1)
+    original = branca.element.Element.__dict__["_generate_id"]
+    branca.element.Element._generate_id = classmethod(  # type: ignore[method-assign]
+        lambda cls: f"{next(counter):032x}"
+    )
+    try:
+        yield
+    finally:
+        branca.element.Element._generate_id = original  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------- base map

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -29,11 +30,12 @@ GOLDEN = REPO / "tests" / "data" / "golden" / "demo_top10.csv"
 OUTPUTS = ("sites.gpkg", "sites.csv", "map.html", "report.html", "run.json")
 
 
-def siteselect(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the CLI as a user would, from the repository root."""
+def siteselect(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would, from the repository root (``env`` adds variables)."""
     return subprocess.run(
         [sys.executable, "-m", "siteselect", *args],
         cwd=REPO,
+        env=None if env is None else {**os.environ, **env},
         capture_output=True,
         text=True,
         check=False,
@@ -44,7 +46,7 @@ def siteselect(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo") / "a"
-    result = siteselect("run", str(DEMO), "--out", str(out))
+    result = siteselect("run", str(DEMO), "--out", str(out), env={"PYTHONHASHSEED": "1"})
     assert result.returncode == 0, result.stderr
     return out
 
@@ -125,10 +127,39 @@ def test_top10_matches_golden(sites: pd.DataFrame) -> None:
     assert table["total_score"].tolist() == pytest.approx(golden["total_score"].tolist(), abs=2e-4)
 
 
-def test_second_run_is_identical(demo_out: Path, tmp_path: Path) -> None:
-    result = siteselect("-q", "run", str(DEMO), "--out", str(tmp_path / "b"))
+VOLATILE_MANIFEST_KEYS = ("created_utc", "timings_s")
+"""run.json keys that may differ between two runs of the same inputs (declared time stamps)."""
+
+
+def _gpkg_dump(path: Path) -> list[tuple]:
+    """Every row of every table of a GeoPackage, without the layers' last_change time stamps."""
+    with sqlite3.connect(path) as db:
+        tables = [r[0] for r in db.execute("select name from sqlite_master where type='table'")]
+        rows: list[tuple] = []
+        for table in sorted(tables):
+            columns = [r[1] for r in db.execute(f'pragma table_info("{table}")')]
+            kept = [c for c in columns if c != "last_change"]
+            select = ", ".join(f'"{c}"' for c in kept)
+            rows += [(table, *r) for r in db.execute(f'select {select} from "{table}" order by 1')]
+    return rows
+
+
+def test_second_run_is_identical_under_another_hash_seed(demo_out: Path, tmp_path: Path) -> None:
+    """Same inputs, another PYTHONHASHSEED: sites.csv, map.html and report.html byte for byte,
+    run.json apart from its declared time stamps, sites.gpkg apart from last_change."""
+    result = siteselect(
+        "-q", "run", str(DEMO), "--out", str(tmp_path / "b"), env={"PYTHONHASHSEED": "4242"}
+    )
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "b" / "sites.csv").read_bytes() == (demo_out / "sites.csv").read_bytes()
+    second = tmp_path / "b"
+    for name in ("sites.csv", "map.html", "report.html"):
+        assert (second / name).read_bytes() == (demo_out / name).read_bytes(), name
+    manifests = [json.loads((d / "run.json").read_text()) for d in (demo_out, second)]
+    for manifest in manifests:
+        for key in VOLATILE_MANIFEST_KEYS:
+            manifest.pop(key)
+    assert manifests[0] == manifests[1]
+    assert _gpkg_dump(second / "sites.gpkg") == _gpkg_dump(demo_out / "sites.gpkg")
 
 
 def test_validate_demo() -> None:
