@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from siteselect.network.graph import RoadGraph
 
@@ -23,6 +24,26 @@ RAMP = ("motorway_link",)
 def _nodes(graph: RoadGraph, classes: Sequence[str], end: str) -> np.ndarray:
     edges = graph.edges
     return np.unique(edges.loc[edges["highway"].isin(list(classes)), end].to_numpy())
+
+
+def freeway_edge_labels(
+    edges: pd.DataFrame, freeway: Sequence[str] = FREEWAY
+) -> tuple[np.ndarray, np.ndarray]:
+    """The freeway edges of an edge table and a label for each.
+
+    The label is the way's ``ref`` (``I 5``; ``I 5; I 8`` for a list), else
+    its ``name``, else ``"freeway"``: real OSM has motorways without either.
+
+    Returns
+    -------
+    (mask, labels)
+        Boolean mask over ``edges``; object array of labels of the masked rows.
+    """
+    mask = edges["highway"].isin(list(freeway)).to_numpy()
+    ref = edges["ref"].to_numpy(dtype=object)[mask]
+    name = edges["name"].to_numpy(dtype=object)[mask]
+    labels = np.where(ref != "", ref, np.where(name != "", name, "freeway")).astype(object)
+    return mask, labels
 
 
 def freeway_entrances(
