@@ -29,7 +29,7 @@ from siteselect.cli import cli
 from siteselect.config import load_config
 from siteselect.network import build_road_graph, read_road_table
 from siteselect.network.filters import travel_directions
-from siteselect.network.freeway import freeway_edge_labels
+from siteselect.network.freeway import freeway_edge_labels, freeway_entrances
 from siteselect.network.osm import read_osm_table
 from siteselect.network.speeds import FALLBACK_SPEED_KMH, MPH_TO_KMH, parse_maxspeed
 from siteselect.network.table import table_from_networkx, tag_values
@@ -238,7 +238,16 @@ def test_graphml_lists_and_odd_values(tmp_path: Path) -> None:
     }
 
 
-# --- consumers: context overlay, map, GeoPackage -------------------------------
+# --- consumers: freeway detection, context overlay, map, GeoPackage ------------
+
+
+def test_freeway_classes_compare_like_the_tables(tmp_path: Path) -> None:
+    graph = build_road_graph(read_road_table(build_network().write(tmp_path / "r.osm")), CRS)
+    default = freeway_entrances(graph)
+    assert default.size == 2
+    np.testing.assert_array_equal(
+        freeway_entrances(graph, [" Motorway"], ["MOTORWAY_LINK"]), default
+    )
 
 
 def _strip(osm: OsmWriter, keys: set[str]) -> OsmWriter:

@@ -16,14 +16,21 @@ import numpy as np
 import pandas as pd
 
 from siteselect.network.graph import RoadGraph
+from siteselect.network.table import highway_text
 
 FREEWAY = ("motorway",)
 RAMP = ("motorway_link",)
 
 
+def _is_class(edges: pd.DataFrame, classes: Sequence[str]) -> np.ndarray:
+    """Edges whose ``highway`` class is one of ``classes`` (compared as the tables store it)."""
+    wanted = [highway_text(c) for c in classes]
+    return edges["highway"].isin([c for c in wanted if c is not None]).to_numpy()
+
+
 def _nodes(graph: RoadGraph, classes: Sequence[str], end: str) -> np.ndarray:
     edges = graph.edges
-    return np.unique(edges.loc[edges["highway"].isin(list(classes)), end].to_numpy())
+    return np.unique(edges[end].to_numpy()[_is_class(edges, classes)])
 
 
 def freeway_edge_labels(
@@ -39,7 +46,7 @@ def freeway_edge_labels(
     (mask, labels)
         Boolean mask over ``edges``; object array of labels of the masked rows.
     """
-    mask = edges["highway"].isin(list(freeway)).to_numpy()
+    mask = _is_class(edges, freeway)
     ref = edges["ref"].to_numpy(dtype=object)[mask]
     name = edges["name"].to_numpy(dtype=object)[mask]
     labels = np.where(ref != "", ref, np.where(name != "", name, "freeway")).astype(object)
