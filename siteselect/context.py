@@ -12,6 +12,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from siteselect.network import RoadGraph
+from siteselect.network.freeway import FREEWAY, freeway_edge_labels
 from siteselect.results import Overlay
 from siteselect.study import Study
 
@@ -27,29 +29,7 @@ def context_overlays(study: Study) -> list[Overlay]:
             )
         )
     if study.loaded_road_graph is not None:
-        edges = study.loaded_road_graph.edges
-        motorway = edges[edges["highway"] == "motorway"]
-        if len(motorway):
-            g = study.loaded_road_graph
-            lines = shapely.linestrings(
-                np.stack(
-                    [
-                        np.column_stack([g.x[motorway.u], g.y[motorway.u]]),
-                        np.column_stack([g.x[motorway.v], g.y[motorway.v]]),
-                    ],
-                    axis=1,
-                )
-            )
-            frame = gpd.GeoDataFrame(
-                {
-                    "feature_name": motorway["ref"]
-                    .where(motorway["ref"] != "", "freeway")
-                    .to_numpy()
-                },
-                geometry=lines,
-                crs=study.crs,
-            ).dissolve(by="feature_name", as_index=False)
-            overlays.append(Overlay("Freeways", "lines", frame, "feature_name", color="#e6550d"))
+        overlays += _freeway_overlay(study, study.loaded_road_graph)
     for name in study.config.outputs.context_layers:
         frame = study.vector(name)[["feature_name", "geometry"]]
         overlays.append(
@@ -58,6 +38,24 @@ def context_overlays(study: Study) -> list[Overlay]:
             )
         )
     return overlays + _setback_overlays(study)
+
+
+def _freeway_overlay(study: Study, graph: RoadGraph) -> list[Overlay]:
+    """The freeways (``network.freeway_classes``) labelled by ref, else name, else "freeway"."""
+    classes = study.config.network.freeway_classes if study.config.network else list(FREEWAY)
+    mask, labels = freeway_edge_labels(graph.edges, classes)
+    if not mask.any():
+        return []
+    u = graph.edges["u"].to_numpy()[mask]
+    v = graph.edges["v"].to_numpy()[mask]
+    ends = np.stack(
+        [np.column_stack([graph.x[u], graph.y[u]]), np.column_stack([graph.x[v], graph.y[v]])],
+        axis=1,
+    )
+    frame = gpd.GeoDataFrame(
+        {"feature_name": labels}, geometry=shapely.linestrings(ends), crs=study.crs
+    ).dissolve(by="feature_name", as_index=False)
+    return [Overlay("Freeways", "lines", frame, "feature_name", color="#e6550d")]
 
 
 def _setback_overlays(study: Study) -> list[Overlay]:

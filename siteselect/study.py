@@ -93,6 +93,7 @@ class Study:
                 raise ConfigError("this criterion needs a 'network:' section in the config")
             area = None if self.study_area is None else self.study_area.geometry.union_all()
             self._graph = load_road_graph(spec, self.crs, area)
+            self.diagnostics["network"] = self._graph.diagnostics
             self._check_coverage(self._graph)
         return self._graph
 

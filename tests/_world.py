@@ -10,6 +10,7 @@ streets; a 2-band raster rising to the east; two hospitals; two tracts.
 from __future__ import annotations
 
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 import geopandas as gpd
 import numpy as np
@@ -46,7 +47,7 @@ class OsmWriter:
         for index, (refs, tags) in enumerate(self.ways, start=1):
             lines.append(f'  <way id="{index}">')
             lines += [f'    <nd ref="{r}"/>' for r in refs]
-            lines += [f'    <tag k="{k}" v="{v}"/>' for k, v in tags.items()]
+            lines += [f"    <tag k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in tags.items()]
             lines.append("  </way>")
         lines.append("</osm>")
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -5,12 +5,19 @@ CSR matrix and the main-component mask) is stored as one uncompressed ``.npz``
 file named by a key: the SHA-256 of the network file's bytes plus every
 setting that changes the result (network type, speed overrides, the cache
 format version). Coordinates are stored in degrees and projected to the
-working CRS on load, so one entry serves any CRS. Writes are atomic (a
-temporary file renamed into place); an unreadable entry is rebuilt.
+working CRS on load, so one entry serves any CRS.
+
+Writes are atomic: the entry is written to a temporary file in the same
+folder, flushed to disk, then renamed over the entry (``os.replace``), so a
+run killed mid-write leaves the old entry or none, never a truncated one.
+An entry that cannot be loaded for any reason (truncated, zero bytes, not an
+``.npz``, another format version's layout, arrays that do not fit together)
+is rebuilt and replaced, with one warning naming the file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -28,8 +35,8 @@ from siteselect.network.graph import RoadGraph, assemble_graph
 
 logger = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
-"""Bump when the stored arrays or their meaning change."""
+CACHE_FORMAT = 2
+"""Bump when the stored arrays or their meaning change (2: normalised tags, diagnostics)."""
 
 _CATEGORICAL = ("highway", "name", "ref")
 _NUMERIC = ("u", "v", "length_m", "speed_kmh", "travel_s")
@@ -45,9 +52,11 @@ def cache_key(path: Path, settings: dict[str, Any]) -> str:
 
 
 def save_graph(graph: RoadGraph, target: Path) -> Path:
-    """Write ``graph`` to ``target`` (``.npz``) atomically."""
+    """Write ``graph`` to ``target`` (``.npz``) atomically (temporary file, fsync, rename)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {
+        "format": np.asarray(CACHE_FORMAT),
+        "diagnostics": np.asarray(json.dumps(graph.diagnostics, sort_keys=True)),
         "node_ids": graph.node_ids,
         "lon": graph.lon,
         "lat": graph.lat,
@@ -62,15 +71,58 @@ def save_graph(graph: RoadGraph, target: Path) -> Path:
         values = graph.edges[column].cat
         arrays[f"edge_{column}_codes"] = values.codes.to_numpy()
         arrays[f"edge_{column}_categories"] = np.asarray(values.categories, dtype=str)
-    partial = target.with_name(f"{target.stem}.{os.getpid()}.tmp.npz")
-    np.savez(partial, **arrays)
-    os.replace(partial, target)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(partial, "wb") as stream:
+            np.savez(stream, **arrays)
+            stream.flush()
+            with contextlib.suppress(OSError):  # file systems without fsync
+                os.fsync(stream.fileno())
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     return target
 
 
+def _checked(stored: Any) -> None:
+    """Raise ValueError unless the arrays of an entry fit together."""
+    if int(stored["format"]) != CACHE_FORMAT:
+        raise ValueError(f"format {int(stored['format'])}, expected {CACHE_FORMAT}")
+    n = len(stored["node_ids"])
+    if not len(stored["lon"]) == len(stored["lat"]) == len(stored["in_main"]) == n:
+        raise ValueError("node arrays differ in length")
+    indptr, indices = stored["indptr"], stored["indices"]
+    if len(indptr) != n + 1 or indptr[-1] != len(indices) or len(stored["data"]) != len(indices):
+        raise ValueError("matrix arrays do not fit the nodes")
+    if len(indices) and (indices.min() < 0 or indices.max() >= n):
+        raise ValueError("matrix refers to nodes that do not exist")
+    m = len(stored["edge_u"])
+    for column in _NUMERIC:
+        if len(stored[f"edge_{column}"]) != m:
+            raise ValueError(f"edge column {column} differs in length")
+    for end in ("u", "v"):
+        values = stored[f"edge_{end}"]
+        if m and (values.min() < 0 or values.max() >= n):
+            raise ValueError(f"edge column {end} refers to nodes that do not exist")
+    for column in _CATEGORICAL:
+        codes = stored[f"edge_{column}_codes"]
+        if len(codes) != m or (
+            m and not 0 <= codes.min() <= codes.max() < len(stored[f"edge_{column}_categories"])
+        ):
+            raise ValueError(f"edge column {column} codes do not fit its categories")
+
+
 def load_graph(source: Path, crs: pyproj.CRS) -> RoadGraph:
-    """Read a graph written by :func:`save_graph`, projected to ``crs``."""
+    """Read a graph written by :func:`save_graph`, projected to ``crs``.
+
+    Raises
+    ------
+    Exception
+        Whatever the file gives (``OSError``, ``ValueError``, ``KeyError``,
+        ``zipfile.BadZipFile``, ``EOFError``...); :func:`cached_graph` rebuilds.
+    """
     with np.load(source, allow_pickle=False) as stored:
+        _checked(stored)
         n = len(stored["node_ids"])
         edges = pd.DataFrame({column: stored[f"edge_{column}"] for column in _NUMERIC})
         for column in _CATEGORICAL:
@@ -80,15 +132,17 @@ def load_graph(source: Path, crs: pyproj.CRS) -> RoadGraph:
             )
         edges = edges[["u", "v", "highway", "length_m", "speed_kmh", "travel_s", "name", "ref"]]
         matrix = csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=(n, n))
-        return assemble_graph(
+        graph = assemble_graph(
             stored["node_ids"],
             stored["lon"],
             stored["lat"],
             edges,
             crs,
             matrix=matrix,
-            in_main=stored["in_main"],
+            in_main=stored["in_main"].astype(bool),
         )
+        graph.diagnostics = json.loads(str(stored["diagnostics"]))
+        return graph
 
 
 def cached_graph(
@@ -113,8 +167,14 @@ def cached_graph(
     if entry.exists():
         try:
             graph = load_graph(entry, crs)
-        except (OSError, ValueError, KeyError) as exc:
-            logger.warning("network cache entry %s unreadable (%s); rebuilding", entry, exc)
+        except Exception as exc:  # any damage: truncated, empty, foreign, inconsistent
+            logger.warning(
+                "network cache entry %s cannot be loaded (%s: %s); rebuilding it from %s",
+                entry,
+                type(exc).__name__,
+                exc,
+                path.name,
+            )
         else:
             logger.info("network cache hit: %s", entry)
             return graph

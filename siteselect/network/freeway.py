@@ -13,16 +13,44 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from siteselect.network.graph import RoadGraph
+from siteselect.network.table import highway_text
 
 FREEWAY = ("motorway",)
 RAMP = ("motorway_link",)
 
 
+def _is_class(edges: pd.DataFrame, classes: Sequence[str]) -> np.ndarray:
+    """Edges whose ``highway`` class is one of ``classes`` (compared as the tables store it)."""
+    wanted = [highway_text(c) for c in classes]
+    return edges["highway"].isin([c for c in wanted if c is not None]).to_numpy()
+
+
 def _nodes(graph: RoadGraph, classes: Sequence[str], end: str) -> np.ndarray:
     edges = graph.edges
-    return np.unique(edges.loc[edges["highway"].isin(list(classes)), end].to_numpy())
+    return np.unique(edges[end].to_numpy()[_is_class(edges, classes)])
+
+
+def freeway_edge_labels(
+    edges: pd.DataFrame, freeway: Sequence[str] = FREEWAY
+) -> tuple[np.ndarray, np.ndarray]:
+    """The freeway edges of an edge table and a label for each.
+
+    The label is the way's ``ref`` (``I 5``; ``I 5; I 8`` for a list), else
+    its ``name``, else ``"freeway"``: real OSM has motorways without either.
+
+    Returns
+    -------
+    (mask, labels)
+        Boolean mask over ``edges``; object array of labels of the masked rows.
+    """
+    mask = _is_class(edges, freeway)
+    ref = edges["ref"].to_numpy(dtype=object)[mask]
+    name = edges["name"].to_numpy(dtype=object)[mask]
+    labels = np.where(ref != "", ref, np.where(name != "", name, "freeway")).astype(object)
+    return mask, labels
 
 
 def freeway_entrances(

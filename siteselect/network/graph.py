@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -93,6 +94,9 @@ class RoadGraph:
         Nodes of the largest strongly connected component.
     crs : pyproj.CRS
         Working CRS of ``x``/``y``.
+    diagnostics : dict
+        What the reader found and did with the input (JSON-serialisable; set
+        by :func:`siteselect.network.load.load_road_graph`, kept in the cache).
     """
 
     node_ids: np.ndarray
@@ -104,6 +108,7 @@ class RoadGraph:
     matrix: csr_matrix
     in_main: np.ndarray
     crs: pyproj.CRS
+    diagnostics: dict[str, Any] = field(default_factory=dict, repr=False)
     _reverse: csr_matrix | None = field(default=None, repr=False)
     _tree: cKDTree | None = field(default=None, repr=False)
 
@@ -231,13 +236,14 @@ class RoadGraph:
 
 
 def _categorical(way_values: np.ndarray, way: np.ndarray, fill: str) -> pd.Categorical:
-    text = np.array(
-        [
-            fill if v is None else ("; ".join(map(str, v)) if isinstance(v, list) else str(v))
-            for v in way_values
-        ],
-        dtype=object,
-    )
+    """Per-edge categorical of a way tag; ``fill`` where the way has none.
+
+    The tags are normalised by :class:`RoadTable` (None or non-empty text), so
+    ``fill`` marks exactly the absent ones. Consumers must not assign new
+    values into these categoricals (pandas refuses new categories): convert
+    with ``.astype(object)`` first.
+    """
+    text = np.array([fill if v is None else str(v) for v in way_values], dtype=object)
     codes, uniques = pd.factorize(text)
     return pd.Categorical.from_codes(codes[way], categories=pd.Index(uniques, dtype=object))
 
@@ -246,7 +252,9 @@ def edge_frame(table: RoadTable, speeds_kmh: dict[str, float] | None = None) -> 
     """The edge table of a :class:`RoadTable` with speeds and travel times.
 
     Speeds come from each way's ``maxspeed``, else the highway class default
-    (:func:`~siteselect.network.speeds.edge_speeds_kmh`).
+    (:func:`~siteselect.network.speeds.edge_speeds_kmh`). ``highway``,
+    ``name`` and ``ref`` are categoricals; ``name`` and ``ref`` are ``""``
+    where the way has none (``highway`` is ``"road"``).
     """
     way_highway = np.array([highway_class(h) for h in table.way_highway], dtype=object)
     way_speed = edge_speeds_kmh(table.way_maxspeed, way_highway, speeds_kmh)

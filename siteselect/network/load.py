@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyproj
 from shapely.geometry.base import BaseGeometry
@@ -18,6 +18,8 @@ from siteselect.network.cache import cached_graph
 from siteselect.network.graph import RoadGraph, build_road_graph
 from siteselect.network.online import download_graph, store_graphml, study_polygon_wgs84
 from siteselect.network.osm import check_network_file, read_road_table
+from siteselect.network.speeds import FALLBACK_SPEED_KMH, highway_class, speed_diagnostics
+from siteselect.network.table import RoadTable
 
 if TYPE_CHECKING:
     from siteselect.config import NetworkSpec
@@ -64,6 +66,52 @@ def fetch_network(
     return store_graphml(graph, spec.source)
 
 
+_FINDINGS = (
+    ("missing_node_refs", None, "nodes referenced by ways are not in the file; ways cut there"),
+    ("ways_without_edges", None, "drivable ways have < 2 distinct located nodes; left out"),
+    (
+        "oneway_not_understood_ways",
+        "oneway_not_understood_values",
+        "ways have a oneway value without a meaning, treated as untagged",
+    ),
+    (
+        "maxspeed_unusable_ways",
+        "maxspeed_unusable_values",
+        "ways have a maxspeed without a usable number, class default used",
+    ),
+    (
+        "unknown_highway_ways",
+        "unknown_highway_classes",
+        f"drivable ways have a highway class without a default speed ({FALLBACK_SPEED_KMH:g} km/h)",
+    ),
+)
+"""(count key, examples key, what it means) of the diagnostics logged at INFO."""
+
+
+def network_diagnostics(
+    path: Path, table: RoadTable, speeds_kmh: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """What reading ``path`` found and did (``study.diagnostics["network"]``, run.json).
+
+    The reader's counts (drivable ways, missing node references, ways left
+    out, ``oneway`` values without a meaning) and the speed rules' (``maxspeed``
+    values that gave way to the class default, unknown ``highway`` classes).
+    """
+    highways = [highway_class(h) for h in table.way_highway]
+    found = {
+        "source": path.name,
+        "nodes": table.n_nodes,
+        "directed_edges": table.n_edges,
+        **table.diagnostics,
+        **speed_diagnostics(table.way_maxspeed, highways, speeds_kmh),
+    }
+    for count_key, values_key, what in _FINDINGS:
+        if found.get(count_key):
+            examples = f": {', '.join(map(repr, found[values_key]))}" if values_key else ""
+            logger.info("%s: %d %s%s", path.name, found[count_key], what, examples)
+    return found
+
+
 def load_road_graph(
     spec: NetworkSpec, crs: pyproj.CRS, study_area: BaseGeometry | None = None
 ) -> RoadGraph:
@@ -92,7 +140,10 @@ def load_road_graph(
     check_network_file(path)
 
     def build() -> RoadGraph:
-        return build_road_graph(read_road_table(path, spec.network_type), crs, spec.speeds_kmh)
+        table = read_road_table(path, spec.network_type)
+        graph = build_road_graph(table, crs, spec.speeds_kmh)
+        graph.diagnostics = network_diagnostics(path, table, spec.speeds_kmh)
+        return graph
 
     if not spec.cache:
         return build()

@@ -17,6 +17,7 @@ and what to do.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 
 import networkx as nx
@@ -26,8 +27,10 @@ import osmnx as ox
 
 from siteselect._errors import NetworkError
 from siteselect.network.filters import (
+    FILTER_TAGS,
     NetworkType,
     drivable_predicate,
+    oneway_understood,
     travel_directions,
 )
 from siteselect.network.table import (
@@ -35,6 +38,7 @@ from siteselect.network.table import (
     great_circle_m,
     table_from_networkx,
     table_to_networkx,
+    tag_values,
 )
 
 logger = logging.getLogger(__name__)
@@ -75,10 +79,13 @@ class _WayCollector:
         self.forward: list[bool] = []
         self.backward: list[bool] = []
         self.tags: dict[str, list[object]] = {k: [] for k in ("highway", "maxspeed", "name", "ref")}
+        self.oneway_junk: Counter[str] = Counter()
 
     def add(self, way: osmium.osm.Way, tags: dict[str, str]) -> None:
         index = len(self.forward)
         forward, backward = travel_directions(tags)
+        if not oneway_understood(tags):
+            self.oneway_junk[tags["oneway"]] += 1
         self.forward.append(forward)
         self.backward.append(backward)
         for key, values in self.tags.items():
@@ -91,6 +98,17 @@ class _WayCollector:
             self.ref_lon.append(location.lon if valid else nan)
             self.ref_lat.append(location.lat if valid else nan)
             self.ref_way.append(index)
+
+    def unlocated_negative_ids(self) -> set[int]:
+        """Ids below zero (JOSM's unsaved objects) whose location libosmium's index lacks."""
+        ref_id = np.asarray(self.ref_id, dtype=np.int64)
+        return set(ref_id[(ref_id < 0) & ~np.isfinite(self.ref_lon)].tolist())
+
+    def locate(self, locations: dict[int, tuple[float, float]]) -> None:
+        """Fill in the (lon, lat) of node references the first pass could not locate."""
+        for position, node_id in enumerate(self.ref_id):
+            if node_id in locations:
+                self.ref_lon[position], self.ref_lat[position] = locations[node_id]
 
     def table(self) -> RoadTable:
         ref_id = np.asarray(self.ref_id, dtype=np.int64)
@@ -116,6 +134,16 @@ class _WayCollector:
         v = np.searchsorted(node_ids, ref_id[v_pos])
         length = great_circle_m(ref_lat[u_pos], ref_lon[u_pos], ref_lat[v_pos], ref_lon[v_pos])
         order = np.lexsort((v, u))
+        n_ways = len(self.forward)
+        missing = np.unique(ref_id[~located])
+        diagnostics: dict[str, object] = {
+            "drivable_ways": n_ways,
+            "ways_without_edges": n_ways - np.unique(seg_way).size,
+            "missing_node_refs": int(missing.size),
+        }
+        if self.oneway_junk:
+            diagnostics["oneway_not_understood_ways"] = sum(self.oneway_junk.values())
+            diagnostics["oneway_not_understood_values"] = dict(self.oneway_junk.most_common(10))
         return RoadTable(
             node_ids=node_ids,
             lon=ref_lon[first_pos],
@@ -128,6 +156,7 @@ class _WayCollector:
             way_maxspeed=_as_object(self.tags["maxspeed"]),
             way_name=_as_object(self.tags["name"]),
             way_ref=_as_object(self.tags["ref"]),
+            diagnostics=diagnostics,
         )
 
 
@@ -169,6 +198,9 @@ def read_osm_table(path: Path, network_type: NetworkType = "drive") -> RoadTable
             tags = {tag.k: tag.v for tag in way.tags}
             if keep(tags):
                 collector.add(way, tags)
+        negative = collector.unlocated_negative_ids()
+        if negative:
+            collector.locate(_negative_node_locations(path, negative))
     except Exception as exc:  # libosmium raises RuntimeError subclasses for bad input
         raise NetworkError(
             f"network.source: cannot read {path.name} as OSM data ({exc}); "
@@ -179,16 +211,26 @@ def read_osm_table(path: Path, network_type: NetworkType = "drive") -> RoadTable
             f"network.source: {path.name} contains no roads (no way tagged highway); "
             "is it an OSM extract of the study area?"
         )
-    table = collector.table()
-    if table.n_edges == 0:
+    n_drivable = len(collector.forward)
+    if n_drivable == 0:
         raise NetworkError(
             f"network.source: {path.name} contains no drivable roads "
-            f"({n_highway_ways} highway ways, none open to cars)"
+            f"({n_highway_ways} highway ways, none open to cars under network_type "
+            f"{network_type!r}); use an extract with streets, or network_type drive_service"
+        )
+    table = collector.table()
+    table.diagnostics["highway_ways"] = n_highway_ways
+    if table.n_edges == 0:
+        raise NetworkError(
+            f"network.source: {path.name} has {n_drivable} drivable ways but no road segment "
+            f"between two nodes located in the file ({table.diagnostics['missing_node_refs']} "
+            "referenced nodes are missing); re-export the extract with its nodes "
+            "(e.g. osmium extract --strategy complete_ways)"
         )
     logger.info(
         "%s: %d of %d highway ways drivable -> %d nodes, %d directed edges",
         path.name,
-        len(collector.forward),
+        n_drivable,
         n_highway_ways,
         table.n_nodes,
         table.n_edges,
@@ -196,8 +238,17 @@ def read_osm_table(path: Path, network_type: NetworkType = "drive") -> RoadTable
     return table
 
 
-def _first(value: object) -> object:
-    return value[0] if isinstance(value, list) and value else value
+def _negative_node_locations(path: Path, wanted: set[int]) -> dict[int, tuple[float, float]]:
+    """(lon, lat) of nodes with negative ids, which libosmium's location index skips.
+
+    A second pass over the nodes in Python: files with negative ids are JOSM
+    drafts, small, so this costs little where it happens at all.
+    """
+    found: dict[int, tuple[float, float]] = {}
+    for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
+        if node.id in wanted and node.location.valid():
+            found[node.id] = (node.location.lon, node.location.lat)
+    return found
 
 
 def drivable_subgraph(
@@ -205,14 +256,16 @@ def drivable_subgraph(
 ) -> nx.MultiDiGraph:
     """Drop an osmnx graph's non-drivable edges and the nodes they leave isolated.
 
-    List-valued tags (simplified graphs) are judged by their first value.
+    List-valued tags (simplified graphs, or their GraphML text
+    ``"['residential', 'service']"``) are judged by their first value.
     """
     keep = drivable_predicate(network_type)
-    drop = [
-        (u, v, k)
-        for u, v, k, d in graph.edges(keys=True, data=True)
-        if not keep({key: str(_first(value)) for key, value in d.items() if value is not None})
-    ]
+
+    def tags(data: dict[str, object]) -> dict[str, str]:
+        first = {key: tag_values(data.get(key))[:1] for key in FILTER_TAGS}
+        return {key: values[0] for key, values in first.items() if values}
+
+    drop = [(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True) if not keep(tags(d))]
     graph = graph.copy()
     graph.remove_edges_from(drop)
     graph.remove_nodes_from([n for n in list(graph.nodes) if graph.degree(n) == 0])
@@ -220,11 +273,30 @@ def drivable_subgraph(
     return graph
 
 
+def _lenient_float(value: object) -> float:
+    """A GraphML number; NaN instead of an error for junk (the reader checks lengths)."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+_GRAPHML_EDGE_DTYPES = {
+    **dict.fromkeys(
+        ("bearing", "grade", "grade_abs", "length", "speed_kph", "travel_time"), _lenient_float
+    ),
+    **dict.fromkeys(("oneway", "reversed", "osmid"), str),
+}
+"""osmnx's edge attribute converters made lenient: values the routing does not
+use (``oneway`` from ``all_oneway`` graphs, odd ``osmid``) stay text instead of
+failing the whole file; numbers that are junk become NaN."""
+
+
 def read_graphml_table(path: Path, network_type: NetworkType = "drive") -> RoadTable:
     """Read an osmnx GraphML file (unprojected) into a drivable :class:`RoadTable`."""
     check_network_file(path)
     try:
-        graph = ox.load_graphml(path)
+        graph = ox.load_graphml(path, edge_dtypes=_GRAPHML_EDGE_DTYPES)
     except Exception as exc:  # networkx/lxml raise many kinds
         raise NetworkError(
             f"network.source: cannot read {path.name} as osmnx GraphML ({exc}); "
@@ -237,8 +309,17 @@ def read_graphml_table(path: Path, network_type: NetworkType = "drive") -> RoadT
         )
     graph = drivable_subgraph(graph, network_type)
     if graph.number_of_edges() == 0:
-        raise NetworkError(f"network.source: {path.name} contains no drivable roads")
-    return table_from_networkx(graph)
+        raise NetworkError(
+            f"network.source: {path.name} contains no drivable roads (under network_type "
+            f"{network_type!r}); download the area again with 'siteselect fetch'"
+        )
+    table = table_from_networkx(graph)
+    if table.n_edges == 0:
+        raise NetworkError(
+            f"network.source: {path.name}: no drivable road has both end nodes with x/y "
+            "coordinates; re-create it with 'siteselect fetch' or osmnx.save_graphml"
+        )
+    return table
 
 
 def read_road_table(path: Path, network_type: NetworkType = "drive") -> RoadTable:
