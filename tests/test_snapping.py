@@ -428,3 +428,35 @@ def test_no_facility_within_the_limit_is_one_clear_error(snap_world: Path) -> No
         "farther than network.max_snap_m (1000 m) from a connected road; use a network "
         "extract that covers them, raise network.max_snap_m or set network.far_facilities: keep"
     )
+
+
+def test_network_time_to_a_layer_counts_target_connectors_and_drops_far_ones(
+    snap_world: Path,
+) -> None:
+    """Oracle: min over kept hospitals of (Dijkstra to its node + its connector) + own connector."""
+    from siteselect.criteria.network_time import NetworkTimeSpec
+    from siteselect.criteria.network_time import measure as measure_time
+
+    names = ["West Hospital", "East Hospital", "Desert Hospital"]
+    study = load_study(load_config(snap_config(snap_world, names)))
+    got = measure_time(NetworkTimeSpec(kind="network_time", to="hospitals"), study)
+    record = study.diagnostics["snapping"]["targets: hospitals"]
+    assert (record["beyond_limit"], record["beyond_limit_features"][0]["name"]) == (
+        1,
+        "Desert Hospital",
+    )
+    graph = study.road_graph()
+    travel = NetworkTravel(graph, 20.0, 1000.0)
+    hospitals = travel.locate(
+        np.array([HOSPITALS[n][0] for n in names[:2]]),
+        np.array([HOSPITALS[n][1] for n in names[:2]]),
+        direction="arrive",
+    )
+    sites = travel.locate(*study.representative_xy(), direction="depart")
+    all_pairs = dijkstra(graph.matrix, indices=np.unique(sites.node))
+    row = np.searchsorted(np.unique(sites.node), sites.node)
+    want = (all_pairs[row][:, hospitals.node] / 60 + hospitals.connector_min).min(axis=1)
+    want += sites.connector_min
+    want[sites.far] = np.nan
+    np.testing.assert_allclose(got.values, want, rtol=1e-9)
+    assert got.missing_reasons is not None and "not connected" in got.missing_reasons[-1]
