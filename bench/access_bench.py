@@ -144,9 +144,9 @@ def ours(graph, tracts, population, hospitals, beds, owner, candidates, max_minu
     times: dict[str, float] = {}
     start = time.perf_counter()
     travel = NetworkTravel(graph, CONNECTOR_KMH, MAX_SNAP_M, contract_chains=contract)
-    origins = travel.locate(*tracts.T)
-    sites = travel.locate(*candidates.T)
-    located = travel.locate(*hospitals.T, connector=False)
+    origins = travel.locate(*tracts.T, direction="depart")
+    sites = travel.locate(*candidates.T, direction="arrive")
+    located = travel.locate(*hospitals.T, direction="arrive")
     times["snap"] = time.perf_counter() - start
     mark = time.perf_counter()
     minutes = travel.matrix(origins, located, max_minutes)

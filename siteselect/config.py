@@ -145,13 +145,29 @@ class NetworkSpec(_Model):
         description="Default speed per OSM highway class where maxspeed is missing.",
     )
     connector_speed_kmh: float = Field(
-        default=20.0, gt=0, description="Speed from a candidate to its nearest road node."
+        default=20.0,
+        gt=0,
+        description="Speed on the straight connector from any point (candidate, demand "
+        "point, facility, target feature) to its road node.",
     )
     max_snap_m: float = Field(
         default=1000.0,
         gt=0,
-        description="Candidates farther than this from a road are flagged off_network "
-        "and get no drive time.",
+        description="Distance limit from a point to its connected road node, for every point "
+        "set: candidates beyond it are flagged off_network and get no value; facilities and "
+        "demand points beyond it follow far_facilities / far_demand.",
+    )
+    far_facilities: Literal["drop", "keep"] = Field(
+        default="drop",
+        description="Facilities (competitors, own hospitals, network_time target features) "
+        "beyond max_snap_m: drop = leave the choice set, with a warning naming them; keep = "
+        "stay with their connector time.",
+    )
+    far_demand: Literal["keep", "drop"] = Field(
+        default="keep",
+        description="Demand points beyond max_snap_m: keep = counted with their connector "
+        "time (max_minutes still applies); drop = left out. Either way reported with the "
+        "population involved.",
     )
 
     @property

@@ -61,6 +61,11 @@ class DemandPoints:
     def __len__(self) -> int:
         return len(self.x)
 
+    def take(self, keep: np.ndarray) -> DemandPoints:
+        """The points where ``keep`` (a boolean mask) is True (e.g. those on the network)."""
+        keep = np.asarray(keep, dtype=bool)
+        return DemandPoints(self.x[keep], self.y[keep], self.population[keep], self.zone[keep])
+
 
 def zone_population(zones: gpd.GeoDataFrame, expression: str, what: str) -> np.ndarray:
     """Evaluate the target-population expression for every zone.

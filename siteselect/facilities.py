@@ -127,6 +127,13 @@ class Facilities:
     def __len__(self) -> int:
         return len(self.x)
 
+    def take(self, keep: np.ndarray) -> Facilities:
+        """The facilities where ``keep`` (a boolean mask) is True."""
+        keep = np.asarray(keep, dtype=bool)
+        return Facilities(
+            self.frame[keep], self.x[keep], self.y[keep], self.beds[keep], self.owner[keep]
+        )
+
 
 def value_mask(frame: pd.DataFrame, rules: ValueFilter | None, what: str) -> np.ndarray:
     """Rows where every column equals one of its values (case-insensitive text)."""

@@ -26,6 +26,7 @@ from siteselect.scoring import (
     WeightedCriterion,
     constraint_reasons,
     join_reasons,
+    missing_value_reasons,
     rank,
     score_table,
 )
@@ -151,8 +152,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
                 spec.transform.describe(measurement.unit),
             )
         )
-        missing = np.isnan(measurement.values)
-        reasons.append(np.where(missing, f"{name}: {measurement.missing_reason}", ""))
+        reasons.append(missing_value_reasons(name, measurement))
         extra.update({f"{name}_{k}": v for k, v in measurement.extra_columns.items()})
         for overlay in measurement.overlays:
             if overlay.name not in {o.name for o in overlays}:

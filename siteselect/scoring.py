@@ -69,12 +69,26 @@ def constraint_reasons(
                 phrase = str(measurement.reasons[i])
             reasons[i] = f"{name}: {phrase} ({word} {format_value(float(limit), unit)})"  # type: ignore[arg-type]
     missing = np.isnan(values)
-    reasons[missing] = f"{name}: {measurement.missing_reason}"
+    reasons[missing] = missing_value_reasons(name, measurement)[missing]
     if measurement.exclusions is not None:
         for i in np.flatnonzero(measurement.exclusions != ""):
             own = f"{name}: {measurement.exclusions[i]}"
             reasons[i] = f"{own}; {reasons[i]}" if reasons[i] else own
     return reasons
+
+
+def missing_value_reasons(name: str, measurement: Measurement) -> np.ndarray:
+    """Per candidate: "" when it has a value, else ``"<name>: <why not>"``.
+
+    The per-candidate ``missing_reasons`` where given, else ``missing_reason``.
+    """
+    missing = np.isnan(measurement.values)
+    out = np.where(missing, f"{name}: {measurement.missing_reason}", "").astype(object)
+    own = measurement.missing_reasons
+    if own is not None:
+        specific = missing & (own != "")
+        out[specific] = f"{name}: " + own[specific].astype(str).astype(object)
+    return out
 
 
 def join_reasons(columns: list[np.ndarray], n: int) -> np.ndarray:

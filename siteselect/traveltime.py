@@ -13,10 +13,11 @@ one bounded Dijkstra per origin (``limit=`` the cut-off, batched through
 ``RoadGraph.iter_seconds``) over the graph with its degree-2 chains (shape
 points) contracted, exactly (:mod:`siteselect.network.contract`), read at the
 destinations' nodes and expanded to the destinations there; every point
-snaps to its nearest node of the main component, and origins and candidates
-add a straight connector at ``network.connector_speed_kmh`` (facilities sit
-on streets: they snap without a connector). :class:`StraightLineTravel` uses
-straight-line distance x ``circuity`` at ``speed_kmh``.
+is placed by the one snapping policy (:mod:`siteselect.network.snapping`):
+the nearest node it can drive from (origins) or be reached at
+(destinations), plus a straight connector at ``network.connector_speed_kmh``
+(facilities too). :class:`StraightLineTravel` uses straight-line distance x
+``circuity`` at ``speed_kmh``.
 
 ``travel:`` in a criterion chooses: ``network`` or ``straight_line``; unset, it
 is ``network`` when the config has a ``network:`` section and the entry sets
@@ -35,11 +36,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
-from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from siteselect._errors import ConfigError
 from siteselect.network.contract import Contraction, contract
+from siteselect.network.graph import Direction
+from siteselect.network.snapping import Snap, snap_points
 
 if TYPE_CHECKING:
     from siteselect.network import RoadGraph
@@ -74,7 +76,10 @@ class Located:
     snap_m : numpy.ndarray
         Distance to the node (0 for straight-line travel).
     far : numpy.ndarray of bool
-        Farther than ``network.max_snap_m`` from any road.
+        Left off the network: no travel time (beyond ``network.max_snap_m``
+        unless the set keeps such points).
+    snap : Snap or None
+        The snapping details (network travel only), for reasons and records.
     """
 
     x: np.ndarray
@@ -83,20 +88,26 @@ class Located:
     connector_min: np.ndarray
     snap_m: np.ndarray
     far: np.ndarray
+    snap: Snap | None = None
 
     def __len__(self) -> int:
         return len(self.x)
 
+    def take(self, index: np.ndarray | slice) -> Located:
+        """The points ``index`` (positions, a mask or a slice)."""
+        return Located(
+            self.x[index],
+            self.y[index],
+            None if self.node is None else self.node[index],
+            self.connector_min[index],
+            self.snap_m[index],
+            self.far[index],
+            None if self.snap is None else self.snap.take(index),
+        )
+
     def slice(self, start: int, stop: int) -> Located:
         """The points start..stop-1."""
-        return Located(
-            self.x[start:stop],
-            self.y[start:stop],
-            None if self.node is None else self.node[start:stop],
-            self.connector_min[start:stop],
-            self.snap_m[start:stop],
-            self.far[start:stop],
-        )
+        return self.take(slice(start, stop))
 
 
 @dataclass(frozen=True)
@@ -163,8 +174,15 @@ class Travel(Protocol):
 
     description: str
 
-    def locate(self, x: np.ndarray, y: np.ndarray, *, connector: bool = True) -> Located:
-        """Place points on the model (snap them to the network)."""
+    def locate(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        direction: Direction = "both",
+        keep_far: bool = False,
+    ) -> Located:
+        """Place points on the model (snap them to the network, see NetworkTravel.locate)."""
         ...
 
     def iter_pairs(
@@ -199,7 +217,14 @@ class StraightLineTravel:
         self.minutes_per_m = circuity / (speed_kmh / 3.6) / 60.0
         self.description = f"straight-line travel at {speed_kmh:g} km/h (circuity {circuity:g})"
 
-    def locate(self, x: np.ndarray, y: np.ndarray, *, connector: bool = True) -> Located:
+    def locate(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        direction: Direction = "both",
+        keep_far: bool = False,
+    ) -> Located:
         zeros = np.zeros(len(x))
         return Located(
             np.asarray(x, "float64"), np.asarray(y, "float64"), None, zeros, zeros, zeros > 0
@@ -272,16 +297,36 @@ class NetworkTravel:
             f"(connectors at {connector_speed_kmh:g} km/h)"
         )
 
-    def locate(self, x: np.ndarray, y: np.ndarray, *, connector: bool = True) -> Located:
-        node, snap_m = self.graph.snap(np.asarray(x, "float64"), np.asarray(y, "float64"))
-        connector_min = snap_m * self.connector_min_per_m if connector else np.zeros(len(node))
+    def locate(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        direction: Direction = "both",
+        keep_far: bool = False,
+    ) -> Located:
+        """Snap points by the snapping policy (:mod:`siteselect.network.snapping`).
+
+        Parameters
+        ----------
+        x, y : numpy.ndarray
+            Points in the working CRS.
+        direction : {"depart", "arrive", "both"}
+            ``depart`` for origins, ``arrive`` for destinations, ``both`` for
+            points that are both.
+        keep_far : bool
+            Points beyond ``network.max_snap_m`` keep their connector time
+            (else they are ``far``: no travel time).
+        """
+        snap = snap_points(self.graph, x, y, direction, self.max_snap_m)
         return Located(
             np.asarray(x, "float64"),
             np.asarray(y, "float64"),
-            node,
-            connector_min,
-            snap_m,
-            snap_m > self.max_snap_m,
+            snap.node,
+            snap.snap_m * self.connector_min_per_m,
+            snap.snap_m,
+            snap.beyond & (not keep_far),
+            snap,
         )
 
     def site_index(self, destinations: Located) -> SiteIndex:
@@ -429,20 +474,20 @@ class NetworkTravel:
         return minutes
 
     def nearest(self, origins: Located, targets: Located) -> tuple[np.ndarray, np.ndarray]:
+        """Minutes to the nearest target (its connector included) and which; NaN if none.
+
+        Targets that are ``far`` are left out; one multi-source search.
+        """
         assert origins.node is not None and targets.node is not None
-        unique = np.unique(targets.node)
-        seconds, _, sources = dijkstra(
-            self.graph.reverse,
-            directed=True,
-            indices=unique,
-            min_only=True,
-            return_predecessors=True,
+        usable = np.flatnonzero(~targets.far)
+        if usable.size == 0:
+            return np.full(len(origins), np.nan), np.full(len(origins), -1, dtype=np.int64)
+        seconds, which = self.graph.nearest_target(
+            targets.node[usable], targets.connector_min[usable] * 60.0
         )
-        target_at_node = np.full(self.graph.n_nodes, -1, dtype=np.int64)
-        target_at_node[targets.node[::-1]] = np.arange(len(targets))[::-1]  # first one wins
         minutes = seconds[origins.node] / 60.0 + origins.connector_min
-        source = sources[origins.node]
-        index = np.where(source >= 0, target_at_node[np.maximum(source, 0)], -1)
+        found = which[origins.node]
+        index = np.where(found >= 0, usable[np.maximum(found, 0)], -1)
         minutes[~np.isfinite(minutes) | origins.far] = np.nan
         return minutes, index
 

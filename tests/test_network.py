@@ -226,13 +226,21 @@ def test_off_network_candidates_get_no_value_and_a_reason(world_graph) -> None:
         road_graph=lambda: world_graph,
         config=SimpleNamespace(network=NetworkSpec(source=Path("roads.osm"), max_snap_m=1000)),
         representative_xy=lambda: (xs, ys),
+        candidates=pd.DataFrame({"candidate_id": ["a", "b", "c"]}),
+        diagnostics={},
     )
     got = measure(NetworkTimeSpec(kind="network_time"), study)  # type: ignore[arg-type]
     assert np.isfinite(got.values[:2]).all() and np.isnan(got.values[2])
     assert got.extra_columns["off_network"].tolist() == [False, False, True]
-    assert "more than 1000 m from the nearest road" in got.missing_reason
+    assert got.missing_reasons is not None
+    assert got.missing_reasons[:2].tolist() == ["", ""]
+    assert got.missing_reasons[2] == (
+        "no road within 1,000 m (nearest road 7,071 m; network.max_snap_m)"
+    )
+    record = study.diagnostics["snapping"]["candidates"]
+    assert (record["points"], record["snapped"], record["beyond_limit"]) == (3, 2, 1)
     seconds = world_graph.seconds_to_nearest(freeway_entrances(world_graph))
-    nodes, snap_m = world_graph.snap(xs[:2], ys[:2])
+    nodes, snap_m = world_graph.snap(xs[:2], ys[:2], "depart")
     expected = (seconds[nodes] + snap_m / (20 / 3.6)) / 60
     np.testing.assert_allclose(got.values[:2], expected)
 

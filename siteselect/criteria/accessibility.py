@@ -28,6 +28,12 @@ from siteselect.criteria.base import KindSpec, Measurement, register
 from siteselect.demand import DemandPoints, Spread, demand_points, zone_population
 from siteselect.facilities import Facilities, FacilitiesSpec, load_facilities
 from siteselect.market import Decay, e2sfca_unmet, gravity_reducer
+from siteselect.placement import (
+    candidate_reasons,
+    place_candidates,
+    place_demand,
+    place_facilities,
+)
 from siteselect.results import Overlay
 from siteselect.traveltime import Located, Travel, TravelMode, make_travel
 
@@ -170,18 +176,6 @@ def spec_travel(spec: AccessibilitySpec, study: Study, what: str) -> Travel:
     )
 
 
-def locate_candidates(travel: Travel, study: Study) -> Located:
-    """Candidates placed on the travel model; those far from any road are logged."""
-    x, y = study.representative_xy()
-    sites = travel.locate(x, y)
-    if sites.far.any():
-        logger.warning(
-            "%d candidate(s) farther than network.max_snap_m from any road: no value",
-            int(sites.far.sum()),
-        )
-    return sites
-
-
 def network_columns(sites: Located) -> dict[str, np.ndarray]:
     """snap_m / off_network output columns for network travel (none for straight-line)."""
     if sites.node is None:
@@ -239,8 +233,10 @@ def measure(spec: AccessibilitySpec, study: Study) -> Measurement:
     population = zone_population(zones, spec.population, f"layers.{spec.layer}")
     demand = demand_points(zones, population, spec.spread, spec.cell_m)
     travel = spec_travel(spec, study, what)
-    origins = travel.locate(demand.x, demand.y)
-    sites = locate_candidates(travel, study)
+    demand, origins = place_demand(
+        travel, study, demand, zones["feature_name"].to_numpy(), spec.layer, spec.unit, what
+    )
+    sites = place_candidates(travel, study, "arrive", what)
     decay = spec.decay_fn()
     weight = demand.population
     unmet = None
@@ -248,7 +244,9 @@ def measure(spec: AccessibilitySpec, study: Study) -> Measurement:
     if spec.method == "e2sfca":
         assert spec.competitors is not None
         facilities = load_facilities(spec.competitors, study, what)
-        located = travel.locate(facilities.x, facilities.y, connector=False)
+        facilities, located = place_facilities(
+            travel, study, facilities, spec.competitors.layer, what
+        )
         minutes = travel.matrix(origins, located, spec.max_minutes)
         unmet, _, _ = e2sfca_unmet(
             demand.population, minutes, facilities.beds, decay, spec.target_beds_per_1000 / 1000
@@ -274,6 +272,7 @@ def measure(spec: AccessibilitySpec, study: Study) -> Measurement:
         unit=spec.unit,
         label=_label(spec),
         extra_columns=network_columns(sites),
-        missing_reason="more than network.max_snap_m from the nearest road",
+        missing_reason="farther than network.max_snap_m from a connected road",
+        missing_reasons=candidate_reasons(sites),
         overlays=overlays,
     )

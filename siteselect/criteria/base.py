@@ -83,6 +83,10 @@ class Measurement:
         More per-candidate columns to carry into the outputs (e.g. snap distance).
     missing_reason : str
         Why a value can be NaN, for the exclusion reason of such candidates.
+    missing_reasons : numpy.ndarray or None
+        Optional per-candidate reason for a NaN value, used instead of
+        ``missing_reason`` where not "" (e.g. which of "no road within 800 m"
+        or "nearest road ... not connected" applies).
     phrase_low, phrase_high : str
         Templates for exclusion reasons when a value is below a minimum / above
         a maximum; ``{value}`` (formatted with its unit), ``{feature}`` and
@@ -104,6 +108,7 @@ class Measurement:
     feature: np.ndarray | None = None
     extra_columns: dict[str, np.ndarray] = field(default_factory=dict)
     missing_reason: str = "no value"
+    missing_reasons: np.ndarray | None = None
     phrase_low: str = "{label} is {value}"
     phrase_high: str = "{label} is {value}"
     overlays: list[Overlay] = field(default_factory=list)

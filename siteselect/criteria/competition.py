@@ -28,14 +28,19 @@ from siteselect._errors import CriterionError
 from siteselect.criteria.accessibility import (
     STRAIGHT_LINE_FIELDS,
     facilities_overlay,
-    locate_candidates,
     network_columns,
 )
 from siteselect.criteria.base import KindSpec, Measurement, register
 from siteselect.demand import Spread, demand_points, zone_population
 from siteselect.facilities import Facilities, FacilitiesSpec, load_facilities
 from siteselect.market import huff_denominators, huff_reducer
-from siteselect.traveltime import Located, Travel, TravelMode, make_travel
+from siteselect.placement import (
+    candidate_reasons,
+    place_candidates,
+    place_demand,
+    place_facilities,
+)
+from siteselect.traveltime import Travel, TravelMode, make_travel
 
 if TYPE_CHECKING:
     from siteselect.study import Study
@@ -115,15 +120,20 @@ def _travel(spec: CompetitionSpec, study: Study, what: str) -> Travel:
 
 
 def _nearest(
-    spec: CompetitionSpec, facilities: Facilities, travel: Travel, sites: Located
+    spec: CompetitionSpec, facilities: Facilities, travel: Travel, study: Study, what: str
 ) -> Measurement:
-    rivals = np.flatnonzero(~facilities.owner)
-    if rivals.size == 0:
+    rivals = facilities.take(~facilities.owner)
+    if len(rivals) == 0:
         raise CriterionError("every facility belongs to the owner: no competitor left")
-    targets = travel.locate(facilities.x[rivals], facilities.y[rivals], connector=False)
+    rivals, targets = place_facilities(travel, study, rivals, spec.layer, what)
+    sites = place_candidates(travel, study, "depart", what)
     minutes, index = travel.nearest(sites, targets)
-    names = facilities.frame["feature_name"].to_numpy()[rivals]
+    names = rivals.frame["feature_name"].to_numpy()
     nearest = np.where(index >= 0, names[np.maximum(index, 0)], "").astype(object)
+    reasons = candidate_reasons(sites)
+    if reasons is not None:
+        no_route = np.isnan(minutes) & (reasons == "")
+        reasons[no_route] = "no road route to any competitor"
     return Measurement(
         values=minutes,
         unit="min",
@@ -131,25 +141,24 @@ def _nearest(
         feature=nearest,
         extra_columns=network_columns(sites),
         missing_reason="no road route to a competitor, or far from any road",
+        missing_reasons=reasons,
         phrase_low="{value} from {feature}",
         phrase_high="{value} from the nearest competitor, {feature}",
     )
 
 
 def _huff(
-    spec: CompetitionSpec,
-    facilities: Facilities,
-    travel: Travel,
-    sites: Located,
-    study: Study,
-    what: str,
+    spec: CompetitionSpec, facilities: Facilities, travel: Travel, study: Study, what: str
 ) -> Measurement:
     assert spec.demand is not None
     zones = study.vector(spec.demand.layer)
     population = zone_population(zones, spec.demand.population, f"layers.{spec.demand.layer}")
     demand = demand_points(zones, population, spec.demand.spread, spec.demand.cell_m)
-    origins = travel.locate(demand.x, demand.y)
-    located = travel.locate(facilities.x, facilities.y, connector=False)
+    demand, origins = place_demand(
+        travel, study, demand, zones["feature_name"].to_numpy(), spec.demand.layer, spec.unit, what
+    )
+    facilities, located = place_facilities(travel, study, facilities, spec.layer, what)
+    sites = place_candidates(travel, study, "arrive", what)
     minutes = travel.matrix(origins, located, spec.max_minutes)
     denominator, owner_part = huff_denominators(
         minutes, facilities.beds, facilities.owner, spec.alpha, spec.beta, spec.min_travel_minutes
@@ -192,7 +201,8 @@ def _huff(
             "cannibalised": np.round(cannibalised, 1),
             **network_columns(sites),
         },
-        missing_reason="more than network.max_snap_m from the nearest road",
+        missing_reason="farther than network.max_snap_m from a connected road",
+        missing_reasons=candidate_reasons(sites),
     )
 
 
@@ -202,10 +212,9 @@ def measure(spec: CompetitionSpec, study: Study) -> Measurement:
     what = f"competition ({spec.model})"
     facilities = load_facilities(spec.facilities(), study, what)
     travel = _travel(spec, study, what)
-    sites = locate_candidates(travel, study)
     if spec.model == "nearest":
-        measurement = _nearest(spec, facilities, travel, sites)
+        measurement = _nearest(spec, facilities, travel, study, what)
     else:
-        measurement = _huff(spec, facilities, travel, sites, study, what)
+        measurement = _huff(spec, facilities, travel, study, what)
     measurement.overlays = [facilities_overlay(f"Competitors ({spec.layer})", facilities)]
     return measurement

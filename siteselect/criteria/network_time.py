@@ -5,14 +5,19 @@ nearest entrance, ``off_ramp`` = from the nearest exit, as an arriving
 ambulance drives, ``worst`` = the larger of both; ``freeway_entrances`` and
 ``freeway_exits`` are shorthands for the first two) or the features of a layer
 (e.g. hospitals, drive time to them). One multi-source Dijkstra gives every
-node's time to (or from) its nearest target; each candidate adds an
-off-network connector (straight line from a point inside it to its nearest
-node of the main strongly connected component, at
-``network.connector_speed_kmh``).
+node's time to (or from) its nearest target; each candidate adds its
+connector (:mod:`siteselect.network.snapping`, the one snapping policy: the
+nearest node it can drive from, for ``on_ramp`` and layer targets, or be
+reached at, for ``off_ramp``, or both, for ``worst``; the straight line at
+``network.connector_speed_kmh``). Layer targets snap the same way (the
+nearest node reachable from the main network) with their own connector, and
+those beyond ``network.max_snap_m`` follow ``network.far_facilities``.
 
-Candidates farther than ``network.max_snap_m`` from any road are flagged in
-the ``off_network`` column and get NO value (NaN, with the reason "more than
-X m from the nearest road"): a constraint on this kind excludes them with that
+Candidates farther than ``network.max_snap_m`` from a connected road are
+flagged in the ``off_network`` column and get NO value (NaN), with a reason
+that says which case applies: "no road within 800 m (nearest road 1,950 m)" or
+"nearest road 0 m away is not connected to the main network; nearest
+connected road 1,423 m". A constraint on this kind excludes them with that
 reason, and a criterion leaves them unscored rather than pretending the
 connector line is a road. ``snap_m`` carries each candidate's distance.
 """
@@ -30,6 +35,15 @@ from pydantic import Field, model_validator
 from siteselect._errors import NetworkError
 from siteselect.criteria.base import KindSpec, Measurement, register
 from siteselect.network import RoadGraph, freeway_entrances, freeway_exits
+from siteselect.network.graph import Direction
+from siteselect.network.snapping import (
+    far_keep_mask,
+    off_network_reasons,
+    record_snapping,
+    snap_points,
+    snap_record,
+)
+from siteselect.placement import BEYOND_ACTION
 from siteselect.results import Overlay
 
 if TYPE_CHECKING:
@@ -82,6 +96,13 @@ class NetworkTimeSpec(KindSpec):
         """The freeway mode of a freeway target."""
         return self.mode or _SHORTHAND_MODE.get(self.to, "on_ramp")
 
+    @property
+    def direction(self) -> Direction:
+        """How candidates drive: to the targets (depart), from them (arrive), or both."""
+        if self.to not in FREEWAY_TARGETS:
+            return "depart"
+        return {"on_ramp": "depart", "off_ramp": "arrive", "worst": "both"}[self.freeway_mode]
+
     def layer_names(self) -> list[str]:
         return [] if self.to in FREEWAY_TARGETS else [self.to]
 
@@ -131,13 +152,36 @@ def freeway_targets(
     return wanted
 
 
-def _layer_targets(spec: NetworkTimeSpec, graph: RoadGraph, study: Study) -> np.ndarray:
+def _layer_targets(
+    spec: NetworkTimeSpec, graph: RoadGraph, study: Study
+) -> tuple[np.ndarray, np.ndarray]:
+    """Road nodes of the layer's features and their connector seconds (snapping policy)."""
     frame = study.vector(spec.to)
     if len(frame) == 0:
         raise NetworkError(f"layers.{spec.to}: no feature to drive to")
+    network = study.config.network
+    assert network is not None
     points = shapely.point_on_surface(frame.geometry.to_numpy())
-    nodes, _ = graph.snap(shapely.get_x(points), shapely.get_y(points))
-    return nodes
+    snap = snap_points(
+        graph, shapely.get_x(points), shapely.get_y(points), "arrive", network.max_snap_m
+    )
+    keep = far_keep_mask(snap, network.far_facilities)
+    record = snap_record(
+        snap,
+        BEYOND_ACTION[network.far_facilities],
+        names=frame["feature_name"].to_numpy(),
+        kept_beyond=network.far_facilities == "keep",
+    )
+    record_snapping(study.diagnostics, f"targets: {spec.to}", record, f"network_time ({spec.to})")
+    if not keep.any():
+        raise NetworkError(
+            f"layers.{spec.to}: {study.layer_spec(spec.to).source.name}: every feature lies "
+            f"farther than network.max_snap_m ({network.max_snap_m:g} m) from a connected road "
+            f"(nearest {snap.snap_m.min():,.0f} m); use a network extract that covers them, "
+            "raise network.max_snap_m or set network.far_facilities: keep"
+        )
+    connector_s = snap.snap_m / (network.connector_speed_kmh / 3.6)
+    return snap.node[keep], connector_s[keep]
 
 
 def _target_overlay(name: str, graph: RoadGraph, nodes: np.ndarray) -> Overlay:
@@ -161,8 +205,8 @@ def node_seconds(
 ) -> tuple[np.ndarray, list[Overlay]]:
     """Seconds between every node and its nearest target, and the targets' map overlays."""
     if spec.to not in FREEWAY_TARGETS:
-        nodes = _layer_targets(spec, graph, study)
-        return graph.seconds_to_nearest(nodes), []
+        nodes, connector_s = _layer_targets(spec, graph, study)
+        return graph.seconds_to_nearest(nodes, connector_s), []
     targets = freeway_targets(spec, graph, study)
     parts: list[np.ndarray] = []
     overlays: list[Overlay] = []
@@ -187,13 +231,14 @@ def _label(spec: NetworkTimeSpec) -> str:
     }[spec.freeway_mode]
 
 
-def _missing_reason(far: np.ndarray, unreachable: np.ndarray, max_snap_m: float) -> str:
-    far_text = f"more than {max_snap_m:g} m from the nearest road (network.max_snap_m)"
-    if far.any() and not unreachable.any():
-        return far_text
-    if unreachable.any() and not far.any():
-        return "no road route to any target"
-    return f"{far_text}, or no road route to any target"
+def _target_text(spec: NetworkTimeSpec) -> str:
+    if spec.to not in FREEWAY_TARGETS:
+        return f"any feature of {spec.to}"
+    return {
+        "on_ramp": "any freeway entrance",
+        "off_ramp": "the site from any freeway exit",
+        "worst": "and from the freeway",
+    }[spec.freeway_mode]
 
 
 @register(NetworkTimeSpec)
@@ -204,32 +249,36 @@ def measure(spec: NetworkTimeSpec, study: Study) -> Measurement:
     assert network_spec is not None  # checked when the config was loaded
     seconds, overlays = node_seconds(spec, graph, study)
     x, y = study.representative_xy()
-    nodes, snap_m = graph.snap(x, y)
-    connector_s = snap_m / (network_spec.connector_speed_kmh / 3.6)
-    minutes = (seconds[nodes] + connector_s) / 60.0
-    unreachable = ~np.isfinite(minutes)
-    far = snap_m > network_spec.max_snap_m
+    snap = snap_points(graph, x, y, spec.direction, network_spec.max_snap_m)
+    record_snapping(
+        study.diagnostics,
+        "candidates",
+        snap_record(snap, BEYOND_ACTION["none"], names=study.candidates["candidate_id"].to_numpy()),
+        f"network_time ({spec.to})",
+    )
+    connector_s = snap.snap_m / (network_spec.connector_speed_kmh / 3.6)
+    minutes = (seconds[snap.node] + connector_s) / 60.0
+    far = snap.beyond
+    unreachable = ~np.isfinite(minutes) & ~far
     minutes[unreachable | far] = np.nan
-    if far.any():
-        logger.warning(
-            "%d candidate(s) more than %g m from any road: flagged off_network, no drive time",
-            int(far.sum()),
-            network_spec.max_snap_m,
-        )
     if np.isnan(minutes).all():
         raise NetworkError(
             f"network.source: no candidate has a road route to {spec.to.replace('_', ' ')} "
-            f"({int(far.sum())} beyond network.max_snap_m, {int((unreachable & ~far).sum())} "
+            f"({int(far.sum())} beyond network.max_snap_m, {int(unreachable.sum())} "
             "unreachable); check that the network covers the study area"
         )
+    reasons = off_network_reasons(snap)
+    reasons[unreachable] = f"no road route to {_target_text(spec)}"
     label = _label(spec)
     phrase = "{value} " + (label[:1].lower() + label[1:]).replace("{", "{{").replace("}", "}}")
     return Measurement(
         values=minutes,
         unit="min",
         label=label,
-        extra_columns={"snap_m": np.round(snap_m, 1), "off_network": far},
-        missing_reason=_missing_reason(far, unreachable & ~far, network_spec.max_snap_m),
+        extra_columns={"snap_m": np.round(snap.snap_m, 1), "off_network": far},
+        missing_reason="farther than network.max_snap_m from a connected road, "
+        "or no road route to a target",
+        missing_reasons=reasons,
         phrase_low=phrase,
         phrase_high=phrase,
         overlays=overlays,

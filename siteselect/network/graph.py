@@ -13,6 +13,10 @@ uses the same two searches of ``scipy.sparse.csgraph.dijkstra``:
   searching from the smaller side in batches (``indices=``, ``limit=``) and
   gathering at the other side's nodes, e.g. 1M candidates x 736 tracts is 736
   bounded searches, never a million.
+
+Points are put on the graph by :meth:`RoadGraph.snap`: the nearest node that
+can drive in the direction the point needs (see :func:`reach_masks` and
+:mod:`siteselect.network.snapping`, the one snapping policy).
 """
 
 from __future__ import annotations
@@ -20,14 +24,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import pyproj
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import breadth_first_order, connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from siteselect._errors import NetworkError
@@ -41,6 +45,10 @@ MIN_EDGE_SECONDS = 1e-3
 
 BATCH_CELLS = 2**25
 """Dense search results kept at once by :meth:`RoadGraph.travel_minutes` (256 MB of float64)."""
+
+Direction = Literal["depart", "arrive", "both"]
+"""Which way a snapped point must drive: leave it (``depart``: an origin), be reached
+at it (``arrive``: a destination) or both (``both``)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,7 @@ class RoadGraph:
     matrix : scipy.sparse.csr_matrix
         ``matrix[u, v]`` = fastest travel time in seconds from u to v.
     in_main : numpy.ndarray of bool
-        Nodes of the largest strongly connected component.
+        Nodes of the largest strongly connected component (the *main* network).
     crs : pyproj.CRS
         Working CRS of ``x``/``y``.
     diagnostics : dict
@@ -110,7 +118,8 @@ class RoadGraph:
     crs: pyproj.CRS
     diagnostics: dict[str, Any] = field(default_factory=dict, repr=False)
     _reverse: csr_matrix | None = field(default=None, repr=False)
-    _tree: cKDTree | None = field(default=None, repr=False)
+    _trees: dict[str, tuple[np.ndarray, cKDTree]] = field(default_factory=dict, repr=False)
+    _reach: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -124,29 +133,112 @@ class RoadGraph:
             self._reverse = self.matrix.T.tocsr()
         return self._reverse
 
-    def snap(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Nearest node of the main component for each point (KD-tree).
+    def routable(self, direction: Direction | Literal["any"] = "both") -> np.ndarray:
+        """Boolean mask of the nodes a point needing ``direction`` may snap to.
+
+        ``depart``: nodes that can reach the main network (so every ``arrive``
+        node); ``arrive``: nodes the main network reaches; ``both``: the main
+        network (largest strongly connected component) itself; ``any``: every
+        node. See :func:`reach_masks`.
+        """
+        if direction == "both":
+            return self.in_main
+        if direction == "any":
+            return np.ones(self.n_nodes, dtype=bool)
+        if not self._reach:
+            self._reach["depart"], self._reach["arrive"] = reach_masks(self.matrix, self.in_main)
+        return self._reach[direction]
+
+    def snap(
+        self, x: np.ndarray, y: np.ndarray, direction: Direction | Literal["any"] = "both"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest node among :meth:`routable` ``(direction)`` for each point (KD-tree).
 
         Parameters
         ----------
         x, y : numpy.ndarray
             Points in the working CRS.
+        direction : {"both", "depart", "arrive", "any"}
+            Which nodes qualify (default: the main network).
 
         Returns
         -------
         (node_index, distance_m)
         """
-        main = np.flatnonzero(self.in_main)
-        if self._tree is None:
-            self._tree = cKDTree(np.column_stack([self.x[main], self.y[main]]))
-        distance, position = self._tree.query(np.column_stack([x, y]), k=1, workers=-1)
-        return main[position], distance
+        if direction not in self._trees:
+            nodes = np.flatnonzero(self.routable(direction))
+            self._trees[direction] = (
+                nodes,
+                cKDTree(np.column_stack([self.x[nodes], self.y[nodes]])),
+            )
+        nodes, tree = self._trees[direction]
+        distance, position = tree.query(np.column_stack([x, y]), k=1, workers=-1)
+        return nodes[position], distance
 
-    def seconds_to_nearest(self, targets: np.ndarray) -> np.ndarray:
+    def nearest_target(
+        self, targets: np.ndarray, offset_s: np.ndarray | None = None, *, reverse: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Travel time (s) between every node and its nearest target, and which target.
+
+        One multi-source Dijkstra: over the reversed graph (times *to* the
+        targets) unless ``reverse`` is False (times *from* them). With
+        ``offset_s`` (a target's connector time) each target gets a virtual
+        node joined to its road node by an edge of that time, so the nearest
+        target counts its own connector exactly.
+
+        Returns
+        -------
+        (seconds, target)
+            ``target`` is a position into ``targets`` (-1 where unreachable).
+        """
+        targets = np.asarray(targets, dtype=np.int64)
+        if targets.size == 0:
+            raise NetworkError("no target nodes to route to")
+        matrix = self.reverse if reverse else self.matrix
+        if offset_s is None:
+            unique = np.unique(targets)
+            seconds, _, source = dijkstra(
+                matrix, directed=True, indices=unique, min_only=True, return_predecessors=True
+            )
+            first = np.full(self.n_nodes, -1, dtype=np.int64)
+            first[targets[::-1]] = np.arange(len(targets))[::-1]  # first target at a node wins
+            which = np.where(source >= 0, first[np.maximum(source, 0)], -1)
+            return seconds, which
+        n, k = self.n_nodes, len(targets)
+        joined = coo_matrix(
+            (
+                np.maximum(np.asarray(offset_s, dtype="float64"), MIN_EDGE_SECONDS),
+                (np.arange(n, n + k), targets),
+            ),
+            shape=(n + k, n + k),
+        )
+        grown = coo_matrix(matrix)
+        augmented = csr_matrix(
+            (
+                np.concatenate([grown.data, joined.data]),
+                (np.concatenate([grown.row, joined.row]), np.concatenate([grown.col, joined.col])),
+            ),
+            shape=(n + k, n + k),
+        )
+        seconds, _, source = dijkstra(
+            augmented,
+            directed=True,
+            indices=np.arange(n, n + k),
+            min_only=True,
+            return_predecessors=True,
+        )
+        return seconds[:n], np.where(source[:n] >= 0, source[:n] - n, -1)
+
+    def seconds_to_nearest(
+        self, targets: np.ndarray, offset_s: np.ndarray | None = None
+    ) -> np.ndarray:
         """Travel time (s) from every node to its nearest target (inf if unreachable).
 
-        One multi-source Dijkstra over the reversed graph.
+        One multi-source Dijkstra over the reversed graph; ``offset_s`` adds
+        each target's own connector time (see :meth:`nearest_target`).
         """
+        if offset_s is not None:
+            return self.nearest_target(targets, offset_s)[0]
         targets = np.unique(np.asarray(targets, dtype=np.int64))
         if targets.size == 0:
             raise NetworkError("no target nodes to route to")
@@ -291,6 +383,32 @@ def main_component(matrix: csr_matrix) -> np.ndarray:
     return labels == np.bincount(labels).argmax()
 
 
+def reach_masks(matrix: csr_matrix, in_main: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes that can reach the main component, and nodes it reaches.
+
+    Two breadth-first searches from one node of the main (strongly connected)
+    component, over the reversed and the forward graph. A node of the first
+    set reaches every node of the second (through the main component), so an
+    origin snapped to the first and a destination snapped to the second always
+    have a route; their intersection is the main component.
+
+    Returns
+    -------
+    (reaches_main, reached_from_main)
+        Boolean masks.
+    """
+    n = matrix.shape[0]
+    reaches, reached = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    main = np.flatnonzero(in_main)
+    if main.size == 0:
+        return reaches, reached
+    seed = int(main[0])
+    reached[breadth_first_order(matrix, seed, directed=True, return_predecessors=False)] = True
+    backward = matrix.T.tocsr()
+    reaches[breadth_first_order(backward, seed, directed=True, return_predecessors=False)] = True
+    return reaches, reached
+
+
 def assemble_graph(
     node_ids: np.ndarray,
     lon: np.ndarray,
@@ -312,7 +430,8 @@ def assemble_graph(
     if in_main is None:
         in_main = main_component(matrix)
     logger.info(
-        "routing graph: %d nodes, %d edges; largest strongly connected component %d nodes (%.1f%%)",
+        "routing graph: %d nodes, %d edges; main network (largest strongly connected "
+        "component) %d nodes (%.1f%%)",
         n,
         matrix.nnz,
         int(in_main.sum()),
