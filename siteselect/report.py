@@ -111,7 +111,7 @@ def _header(result: RunResult) -> str:
         f'<div class="stat"><b>{value:,}</b><span class="muted">{label}</span></div>'
         for value, label in (
             (total, "candidate parcels"),
-            (excluded, "excluded by hard constraints"),
+            (excluded, "excluded"),
             (ranked, "ranked"),
             (len(result.criteria), "weighted criteria"),
         )
@@ -209,7 +209,53 @@ def short_name(criterion: CriterionInfo) -> str:
 
 
 def _constraints(result: RunResult) -> str:
+    """What each hard constraint and each missing value excluded, adding up to the total."""
     total, excluded, _ = _counts(result)
+    account = result.exclusions
+    if account is None:
+        return _constraints_without_account(result, total, excluded)
+    heading = "<h2>Hard constraints and missing values</h2>"
+    if not account.causes:
+        return heading + "<p>No hard constraint was applied and no value was missing.</p>"
+
+    def share(count: int) -> str:
+        return f"{100 * count / total if total else 0:.1f}%"
+
+    rows = "".join(
+        f"<tr><td>{esc(c.key if c.kind == 'constraint' else 'No value')}</td>"
+        f"<td>{esc(c.description)}"
+        + (
+            f'<br><span class="muted">{esc(", ".join(c.entries))}</span>'
+            if c.kind != "constraint"
+            else ""
+        )
+        + f'</td><td class="num">{c.fails:,}</td><td class="num">{c.only:,}</td>'
+        f'<td class="num">{share(c.fails)}</td></tr>'
+        for c in account.causes
+    )
+    combos = "; ".join(f"{name}: {count:,}" for name, count in account.combinations.items())
+    rows += (
+        f'<tr><td>Several causes</td><td class="muted">{esc(combos) or "none"}</td>'
+        f'<td class="num"></td><td class="num">{account.by_several_causes:,}</td>'
+        f'<td class="num">{share(account.by_several_causes)}</td></tr>'
+        f'<tr><td><b>Total excluded</b></td><td></td><td class="num"></td>'
+        f'<td class="num"><b>{account.excluded:,}</b></td>'
+        f'<td class="num"><b>{share(account.excluded)}</b></td></tr>'
+    )
+    return (
+        heading + f"<p>{excluded:,} of {total:,} parcels are excluded. "
+        "<i>Excludes</i> counts every parcel a cause excludes; <i>Only this</i> counts those "
+        "it alone excludes. Parcels excluded for several causes are counted once, in "
+        "<i>Several causes</i>, so the <i>Only this</i> column adds up to the total: "
+        f"{esc(account.summary())}.</p>"
+        '<table><thead><tr><th>Cause</th><th>Rule</th><th class="num">Excludes</th>'
+        '<th class="num">Only this</th><th class="num">Share</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _constraints_without_account(result: RunResult, total: int, excluded: int) -> str:
+    """The constraint table of a hand-built result (no exclusion account)."""
     if not result.constraints:
         return "<h2>Hard constraints</h2><p>No hard constraint was applied.</p>"
     rows = "".join(
