@@ -78,6 +78,7 @@ def build_report(result: RunResult) -> str:
         _figures(result, top),
         _top_table(top, result.criteria),
         _constraints(result),
+        _airports(result),
         _weights(result.criteria),
         '<p class="muted">The interactive map (<code>map.html</code>, same folder) shows every '
         "site, the exclusion zones and the reasons, and lets you change the weights.</p>",
@@ -272,6 +273,31 @@ def _constraints_without_account(result: RunResult, total: int, excluded: int) -
         '<table><thead><tr><th>Constraint</th><th>Rule</th><th class="num">Parcels removed'
         f'</th><th class="num">Share</th></tr></thead><tbody>{rows}</tbody></table>'
     )
+
+
+def _airports(result: RunResult) -> str:
+    """The airports whose Part 77 / UFC surfaces were applied, and those left out and why."""
+    selections = result.manifest.get("diagnostics", {}).get("airports") or []
+    parts = []
+    for selection in selections:
+        rows = "".join(
+            f"<tr><td>{esc(a['ident'])}</td><td>{esc(a['name'])}</td><td>{esc(a['type'])}</td>"
+            f'<td class="num">{int(a["runways"])}</td>'
+            f"<td>{'applied' if applied else 'left out'}: {esc(a['reason'])}</td></tr>"
+            for applied, key in ((True, "applied"), (False, "left_out"))
+            for a in selection[key]
+        )
+        parts.append(
+            f"<p>Runway layer <code>{esc(selection['runways_layer'])}</code>: surfaces of "
+            f"{len(selection['applied']):,} airport(s) applied, {len(selection['left_out']):,} "
+            "left out (<code>airports_filter</code> in the config chooses).</p>"
+            "<table><thead><tr><th>Airport</th><th>Name</th><th>Type</th>"
+            f'<th class="num">Runways</th><th>Surfaces</th></tr></thead><tbody>{rows}'
+            "</tbody></table>"
+        )
+    if not parts:
+        return ""
+    return "<h2>Airports whose surfaces apply</h2>" + "".join(parts)
 
 
 def _weights(criteria: Sequence[CriterionInfo]) -> str:
