@@ -14,7 +14,7 @@ from siteselect.config import load_config
 from siteselect.pipeline import run
 from siteselect.report import build_report
 from tests._world import UTM, X0, Y0, write_world
-from tests.test_airspace import RUNWAY_COLUMNS, _lonlat
+from tests.test_airspace import RUNWAY_COLUMNS, _lonlat, runway_row
 
 GLIDER = {"ident": "CL99", "type": "small_airport", "name": "Test Gliderport", "keywords": ""}
 
@@ -53,18 +53,13 @@ def test_rules_in_order() -> None:
 
 
 def _write_airports(folder: Path) -> None:
-    rows = [RUNWAY_COLUMNS]
-    runways = (
-        ("KCIV", ((X0 + 200, Y0 + 3_400), (X0 + 2_200, Y0 + 3_400)), ("09", "27"), 60, "ASP", 6500),
-        # an unpaved 2,000 ft glider strip between the parcel columns, east-west
-        ("CL99", ((X0 + 800, Y0 + 1_000), (X0 + 1_400, Y0 + 1_000)), ("08", "26"), 60, "GRS", 2000),
-    )
-    for ident, (le, he), (le_id, he_id), elev, surface, length in runways:
-        (lon0, lat0), (lon1, lat1) = _lonlat(*le), _lonlat(*he)
-        rows.append(
-            f"1,1,{ident},{length},60,{surface},0,0,{le_id},{lat0:.7f},{lon0:.7f},{elev},"
-            f"{he_id},{lat1:.7f},{lon1:.7f},{elev}"
-        )
+    civil = ((X0 + 200, Y0 + 3_400), (X0 + 2_200, Y0 + 3_400))
+    glider = ((X0 + 800, Y0 + 1_000), (X0 + 1_400, Y0 + 1_000))  # unpaved, between parcels
+    rows = [
+        RUNWAY_COLUMNS,
+        runway_row("KCIV", civil, ("09", "27"), 60, width_ft=60, lighted=0),
+        runway_row("CL99", glider, ("08", "26"), 60, "GRS", 2000, width_ft=60, lighted=0),
+    ]
     (folder / "runways.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     lon_c, lat_c = _lonlat(X0 + 1_000, Y0 + 3_400)
     lon_g, lat_g = _lonlat(X0 + 1_100, Y0 + 1_000)
