@@ -146,6 +146,9 @@ class _OneLineGroup(click.Group):
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `siteselect`: the help
+            exc.show()
+            sys.exit(exc.exit_code)
         except click.ClickException as exc:
             stderr.print(
                 f"error: {_usage_message(exc)}", markup=False, highlight=False, soft_wrap=True

@@ -155,8 +155,11 @@ def check_output_folder(out_dir: Path, where: str | None = None) -> Path:
                     f"{prefix}{shown}: {name} is a folder where siteselect writes a file; "
                     "move or rename it"
                 )
-        if not os.access(folder, os.R_OK | os.X_OK):
-            raise OutputError(f"{prefix}{shown}: cannot read the folder; check its permissions")
+        if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+            raise OutputError(
+                f"{prefix}{shown}: cannot read and write in the folder; check its permissions "
+                "or choose another folder (--out DIR)"
+            )
     existing = _nearest_existing(folder.parent)
     if not existing.is_dir():
         raise OutputError(f"{prefix}cannot create {shown}: {existing} is a file, not a folder")

@@ -52,6 +52,8 @@ def test_help_and_version_still_work() -> None:
     result = invoke("run", "--help")
     assert result.exit_code == 0 and "Usage:" in result.output
     assert invoke("--version").exit_code == 0
+    bare = invoke()
+    assert "Usage:" in bare.output and "Commands:" in bare.output and "error:" not in bare.output
 
 
 def test_out_is_a_file_is_one_line_before_computing(world_config: Path, tmp_path: Path) -> None:
