@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -20,7 +21,15 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def invoke(*args: str):
-    return CliRunner().invoke(cli, list(args), obj={})
+    """Run the CLI in this process, restoring the logging set-up it changes."""
+    root, ours = logging.getLogger(), logging.getLogger("siteselect")
+    saved = (root.level, list(root.handlers), ours.level)
+    try:
+        return CliRunner().invoke(cli, list(args), obj={})
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+        ours.setLevel(saved[2])
 
 
 def one_line_error(result, code: int = 2) -> str:

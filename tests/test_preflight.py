@@ -205,10 +205,8 @@ def test_output_dir_holding_the_inputs_is_refused(world_config: Path) -> None:
 
 def test_run_checks_before_computing(world_config: Path, monkeypatch) -> None:
     """The CLI's run stops on a preflight error without calling the pipeline."""
-    from click.testing import CliRunner
-
     import siteselect.pipeline
-    from siteselect.cli import cli
+    from tests.test_cli import invoke
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("the pipeline ran")
@@ -220,6 +218,6 @@ def test_run_checks_before_computing(world_config: Path, monkeypatch) -> None:
         "hazard: {source: hazard.tif, units: g}",
         "hazard: {source: hazard.tif, units: g, band: 9}",
     )
-    result = CliRunner().invoke(cli, ["-q", "run", str(path)], obj={})
+    result = invoke("-q", "run", str(path))
     assert result.exit_code == 2, result.output
     assert "layers.hazard.band: hazard.tif: band 9 requested" in result.stderr
