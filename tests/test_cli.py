@@ -50,6 +50,7 @@ def one_line_error(result, code: int = 2) -> str:
         (("rnu", "x.yaml"), "No such command 'rnu'"),
         (("--verbose=3", "run", "x.yaml"), "--verbose"),
         (("run", "x.yaml", "--out"), "'--out' requires an argument"),
+        (("run", str(REPO / "configs")), "is a directory"),  # click.BadParameter
     ],
 )
 def test_usage_errors_are_one_line_exit_2(args: tuple[str, ...], expected: str) -> None:
