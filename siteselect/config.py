@@ -11,6 +11,7 @@ path relative to the config file, and checks cross-references (a criterion's
 
 from __future__ import annotations
 
+import codecs
 import logging
 import os
 from pathlib import Path
@@ -32,6 +33,7 @@ from siteselect._config_errors import first_error
 from siteselect._errors import ConfigError, SiteSelectError
 from siteselect._yaml import PathKey, YamlDocument, display_path, dotted_loc, load_yaml
 from siteselect.criteria.base import REGISTRY, KindSpec
+from siteselect.crs_setting import parse_working_crs
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,16 @@ AttributeFilter = dict[str, str | int | float | bool | list[str | int | float | 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _known_encoding(value: str) -> str:
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError(
+            f"unknown encoding {value!r}; use a Python codec name such as latin1, cp1252, utf-8"
+        ) from None
+    return value
 
 
 class LayerSpec(_Model):
@@ -76,6 +88,11 @@ class LayerSpec(_Model):
     where: AttributeFilter | None = Field(
         default=None,
         description="Keep features whose column equals the value (or one of the listed values).",
+    )
+    encoding: Annotated[str, AfterValidator(_known_encoding)] | None = Field(
+        default=None,
+        description="Text encoding of the attributes (e.g. latin1, cp1252); default: what "
+        "GDAL detects (.cpg, .dbf header), else UTF-8.",
     )
 
     @model_validator(mode="before")
@@ -220,13 +237,19 @@ def _union(classes: tuple[type, ...]) -> Any:
 AnyKind = _kind_union()
 
 
+def _check_working_crs(value: str) -> str:
+    parse_working_crs(value)
+    return value
+
+
 class Config(_Model):
     """A complete scoring run."""
 
     name: str = Field(description="Title of the study, shown on the map and report.")
-    crs: str = Field(
+    crs: Annotated[str, AfterValidator(_check_working_crs)] = Field(
         default="auto",
-        description='Working projected CRS ("EPSG:32611"); "auto" picks the local UTM zone.',
+        description='Working projected CRS in metres ("EPSG:32611"); "auto" picks the local '
+        "UTM zone. Geographic, feet-based and Web Mercator CRSs are refused at load.",
     )
     study_area: LayerSpec | None = Field(
         default=None, description="Polygon(s) bounding the study; default: the candidates' extent."

@@ -1,6 +1,8 @@
 """Reading and checking input layers.
 
-Vector layers are read with pyogrio (Arrow I/O where available): GeoPackage,
+Vector layers are read with pyogrio (Arrow I/O where it works, else GDAL's
+encoding detection: a Latin-1 shapefile with or without .cpg; a layer's
+``encoding:`` forces one): GeoPackage,
 Shapefile, GeoJSON, FlatGeobuf, CSV with coordinate columns, and GeoParquet
 (through pyarrow, which pyogrio's GDAL build does not include). A CSV in the
 OurAirports ``runways.csv`` format becomes runway centre lines. Rasters are
@@ -14,6 +16,7 @@ no CRS, no features, null or invalid geometries (invalid ones are repaired with
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,7 +107,11 @@ def _runway_lines(frame: pd.DataFrame) -> gpd.GeoDataFrame:
 
 def _read_csv(spec: LayerSpec) -> gpd.GeoDataFrame:
     frame = pyogrio.read_dataframe(
-        spec.source, read_geometry=False, AUTODETECT_TYPE="YES", EMPTY_STRING_AS_NULL="YES"
+        spec.source,
+        read_geometry=False,
+        encoding=spec.encoding,
+        AUTODETECT_TYPE="YES",
+        EMPTY_STRING_AS_NULL="YES",
     )
     frame = pd.DataFrame(frame)
     crs = spec.crs or "EPSG:4326"
@@ -119,15 +126,106 @@ def _read_csv(spec: LayerSpec) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=points, crs=crs)
 
 
-def _read_any(spec: LayerSpec) -> gpd.GeoDataFrame:
-    if _is_csv(spec.source):
-        return _read_csv(spec)
-    if _is_parquet(spec.source):
-        return gpd.read_parquet(spec.source)
-    kwargs: dict[str, Any] = {"use_arrow": True}
+def _assumed_encoding(spec: LayerSpec) -> str:
+    """The text encoding GDAL reads ``spec.source`` with (its .cpg, LDID, or UTF-8)."""
+    if spec.encoding is not None:
+        return spec.encoding
+    try:
+        return str(pyogrio.read_info(spec.source, layer=spec.layer).get("encoding") or "UTF-8")
+    except Exception:  # pyogrio/GDAL raise many types; the caller reports the read error
+        return "UTF-8"
+
+
+def _decoded(spec: LayerSpec, read: Callable[[], Any]) -> Any:
+    """``read()``, with undecodable text turned into a message that says what to set."""
+    try:
+        return read()
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start : exc.start + 1].hex() if exc.object else "?"
+        cpg = spec.source.with_suffix(".cpg")
+        said = (
+            f"; its {cpg.name} says {cpg.read_text(errors='replace').strip()!r}"
+            if (cpg.is_file())
+            else ""
+        )
+        raise ValueError(
+            f"its text is not valid {_assumed_encoding(spec)} (byte 0x{byte} at position "
+            f"{exc.start} of a value{said}); set the layer's 'encoding:' to the file's "
+            "encoding (e.g. encoding: latin1 or cp1252) or save it as UTF-8"
+        ) from None
+
+
+def _read_ogr(spec: LayerSpec, **kwargs: Any) -> pd.DataFrame:
+    """pyogrio read with GDAL's encoding detection.
+
+    Arrow first (fast); when it fails (pyogrio's Arrow path cannot decode
+    non-UTF-8 text, e.g. a Latin-1 shapefile without a .cpg or with
+    ``ANSI 1252``), again without Arrow, where pyogrio decodes with the encoding
+    GDAL detects. ``spec.encoding`` forces an encoding (read without Arrow).
+    """
     if spec.layer is not None:
         kwargs["layer"] = spec.layer
-    frame = pyogrio.read_dataframe(spec.source, **kwargs)
+    if spec.encoding is not None:
+        encoding = spec.encoding
+        return _decoded(
+            spec,
+            lambda: pyogrio.read_dataframe(
+                spec.source, use_arrow=False, encoding=encoding, **kwargs
+            ),
+        )
+    try:
+        return _check_text(pyogrio.read_dataframe(spec.source, use_arrow=True, **kwargs))
+    except Exception as exc:  # pyogrio/GDAL/Arrow raise many types
+        logger.info(
+            "%s: the Arrow reader failed (%s: %s); reading without Arrow (encoding %s)",
+            spec.source.name,
+            type(exc).__name__,
+            exc,
+            _assumed_encoding(spec),
+        )
+    return _decoded(spec, lambda: pyogrio.read_dataframe(spec.source, use_arrow=False, **kwargs))
+
+
+def _check_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``, after checking that its Arrow-backed text is valid UTF-8.
+
+    pyogrio's Arrow path hands GDAL's bytes over undecoded: with pandas' Arrow
+    strings a Latin-1 value only fails later, wherever it is first used
+    (``ArrowException: Wrapping Pe?asquitos failed``). Raise here instead.
+    """
+    for column in frame.columns:
+        array = frame[column].array
+        if pd.api.types.is_string_dtype(frame[column].dtype) and hasattr(array, "__arrow_array__"):
+            array.__arrow_array__().validate(full=True)
+    return frame
+
+
+def read_attributes(spec: LayerSpec, columns: list[str]) -> pd.DataFrame:
+    """Some attribute columns of a vector layer, without geometry (fast checks)."""
+    if _is_parquet(spec.source):
+        return pd.read_parquet(spec.source, columns=columns)
+    return pd.DataFrame(_read_ogr(spec, columns=columns, read_geometry=False))
+
+
+def layer_columns(spec: LayerSpec) -> tuple[list[str], str | None]:
+    """The attribute column names of a vector layer and its CRS (None when it has none)."""
+    if _is_parquet(spec.source):
+        import pyarrow.parquet
+
+        return list(pyarrow.parquet.read_schema(spec.source).names), None
+    info = pyogrio.read_info(spec.source, layer=spec.layer)
+    crs = info.get("crs")
+    if _is_csv(spec.source):
+        crs = spec.crs or "EPSG:4326"
+    return [str(c) for c in info["fields"]], crs
+
+
+def _read_any(spec: LayerSpec) -> gpd.GeoDataFrame:
+    if _is_csv(spec.source):
+        return _decoded(spec, lambda: _read_csv(spec))
+    if _is_parquet(spec.source):
+        return gpd.read_parquet(spec.source)
+    frame = _read_ogr(spec)
     if not isinstance(frame, gpd.GeoDataFrame):
         raise LayerError(f"{spec.source}: has no geometry column")
     return frame

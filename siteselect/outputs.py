@@ -1,9 +1,20 @@
-"""Writing a run's results atomically.
+"""Writing a run's results: all files replaced at once, or none.
 
-Everything is written into a temporary folder beside the output folder, then
-moved into place file by file with ``os.replace`` (atomic on one filesystem).
-If any writer fails, the temporary folder is removed and the output folder is
-left exactly as it was: no half-written results.
+Everything is written into a staging folder beside the output folder
+(``outputs/.demo.XXXX``); then the folders are swapped: the previous output
+folder is renamed aside (``outputs/.demo.old.XXXX``), the staging folder is
+renamed into its place, and the previous one is deleted. Each rename is atomic
+on one filesystem; if the second fails, the first is undone, so a failure at
+any step leaves the previous results byte-identical (or, if even the undo
+fails, intact in the ``.old`` folder the message names). SIGINT/SIGTERM are
+held back during the swap so it cannot be cut in half.
+
+Files in the output folder that siteselect does not write (notes, a user's
+subfolder) are carried over into the new folder (hard links, or copies where
+links are impossible): replacing the results never loses them. A folder
+occupying one of the output file names, an output folder that is a file or a
+mount point, or a parent that is not writable are refused up front
+(:func:`check_output_folder`).
 
 Files: ``sites.gpkg`` (layer ``candidates`` plus one layer per map overlay),
 ``sites.csv`` (same columns, no geometry, with centroid ``lon``/``lat``),
@@ -13,13 +24,16 @@ Files: ``sites.gpkg`` (layer ``candidates`` plus one layer per map overlay),
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import shutil
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -102,8 +116,168 @@ WRITERS: dict[str, Callable[[RunResult, Path], None]] = {
 }
 
 
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_output_folder(out_dir: Path, where: str | None = None) -> Path:
+    """Check that ``out_dir`` can be replaced as a whole; return it with symlinks resolved.
+
+    Parameters
+    ----------
+    out_dir : Path
+        The output folder (need not exist).
+    where : str, optional
+        Prefix naming the setting (``--out`` or ``configs/x.yaml:40: outputs.dir``).
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` is a file or a mount point, holds a folder where an output file
+        goes, or its parent cannot be created or written.
+    """
+    shown = str(out_dir)
+    prefix = f"{where}: " if where else ""
+    folder = Path(os.path.abspath(out_dir)).resolve()
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{prefix}{shown} is a file, not a folder; give a folder path")
+    if folder.is_dir() and (os.path.ismount(folder) or folder == folder.parent):
+        raise OutputError(
+            f"{prefix}{shown} is a mount point; siteselect replaces the whole output folder, "
+            f"which a mount point cannot be: write to a subfolder (e.g. {shown}/results)"
+        )
+    if folder.is_dir():
+        for name in OUTPUT_FILES:
+            if (folder / name).is_dir():
+                raise OutputError(
+                    f"{prefix}{shown}: {name} is a folder where siteselect writes a file; "
+                    "move or rename it"
+                )
+        if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+            raise OutputError(
+                f"{prefix}{shown}: cannot read and write in the folder; check its permissions "
+                "or choose another folder (--out DIR)"
+            )
+    existing = _nearest_existing(folder.parent)
+    if not existing.is_dir():
+        raise OutputError(f"{prefix}cannot create {shown}: {existing} is a file, not a folder")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=f".{folder.name}.check.", dir=existing))
+    except OSError as exc:
+        raise OutputError(
+            f"{prefix}cannot write to {existing} ({exc.strerror or exc}); "
+            "choose a folder you can write to (--out DIR)"
+        ) from None
+    return folder
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back (raised again on exit) so a swap is never cut in half.
+
+    The handlers are swapped for one that only records the signal (masking with
+    ``pthread_sigmask`` would not do: another thread may take the signal); on
+    exit the previous handlers come back and a recorded signal is raised again,
+    so it has its usual effect once the swap is complete.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda s, f: received.append(s)) for signum in held}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(received):
+            signal.raise_signal(signum)
+
+
+def _link_or_copy(source: str | Path, target: str | Path) -> None:
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(source, target, follow_symlinks=False)
+
+
+def carry_over(old: Path, new: Path) -> list[str]:
+    """Hard-link (or copy) every entry of ``old`` that siteselect does not write into ``new``."""
+    if not old.is_dir():
+        return []
+    names = sorted(entry.name for entry in os.scandir(old) if entry.name not in OUTPUT_FILES)
+    for name in names:
+        source, target = old / name, new / name
+        if source.is_symlink():
+            os.symlink(os.readlink(source), target)
+        elif source.is_dir():
+            shutil.copytree(source, target, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(source, target)
+    if names:
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        logger.info(
+            "kept %d entr%s not written by siteselect: %s",
+            len(names),
+            "y" if len(names) == 1 else "ies",
+            shown,
+        )
+    return names
+
+
+def swap_folders(staging: Path, out_dir: Path) -> None:
+    """Put ``staging`` in the place of ``out_dir`` (renames; undone on failure).
+
+    Raises
+    ------
+    OutputError
+        A rename failed; the message says where the previous results are (in
+        place, unless even the undo failed).
+    """
+    old = None
+    if out_dir.exists():
+        old = out_dir.parent / f".{out_dir.name}.old.{os.getpid()}.{staging.name[-8:]}"
+        try:
+            os.rename(out_dir, old)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot replace {out_dir} (moving the previous results aside failed: "
+                f"{exc.strerror or exc}); the previous results are unchanged"
+            ) from None
+    try:
+        os.rename(staging, out_dir)
+    except OSError as exc:
+        if old is None:
+            raise OutputError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
+        try:
+            os.rename(old, out_dir)
+        except OSError as undo:
+            raise OutputError(
+                f"cannot replace {out_dir} ({exc.strerror or exc}) nor restore it "
+                f"({undo.strerror or undo}); the previous results are in {old}"
+            ) from None
+        raise OutputError(
+            f"cannot replace {out_dir} (moving the new results in failed: "
+            f"{exc.strerror or exc}); the previous results are unchanged"
+        ) from None
+    if old is not None:
+        try:
+            shutil.rmtree(old)
+        except OSError as exc:
+            logger.warning(
+                "new results are in %s; the previous ones could not be deleted from %s (%s): "
+                "delete that folder",
+                out_dir,
+                old,
+                exc,
+            )
+
+
 def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
-    """Write every output file into ``out_dir`` atomically.
+    """Write every output file and replace ``out_dir`` with them at once.
 
     Returns
     -------
@@ -113,26 +287,37 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
     Raises
     ------
     OutputError
-        If the folder cannot be created or a writer fails; ``out_dir`` is unchanged.
+        If the folder cannot be written or replaced, or a writer fails; the
+        previous results are then left as they were.
+    KeyboardInterrupt
+        On SIGINT (or SIGTERM through the CLI's handler); the staging folder is
+        removed. If the signal came during the swap, it is raised once the swap is
+        complete, with ``results_written`` set on the exception.
     """
+    folder = check_output_folder(out_dir)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     except OSError as exc:
         raise OutputError(f"cannot create output folder {out_dir}: {exc}") from None
+    swapped = False
     try:
         for name, writer in WRITERS.items():
             logger.info("writing %s", name)
             writer(result, staging / name)
-        written = []
-        for name in OUTPUT_FILES:
-            target = out_dir / name
-            os.replace(staging / name, target)
-            written.append(target)
-        return written
+        carry_over(folder, staging)
+        with _signals_held():
+            swap_folders(staging, folder)
+            swapped = True
+        return [out_dir / name for name in OUTPUT_FILES]
     except OutputError:
+        raise
+    except KeyboardInterrupt as exc:
+        if swapped:
+            exc.results_written = out_dir  # type: ignore[attr-defined]
         raise
     except Exception as exc:
         raise OutputError(f"writing results to {out_dir} failed: {exc}") from exc
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if not swapped:
+            shutil.rmtree(staging, ignore_errors=True)

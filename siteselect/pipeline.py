@@ -20,10 +20,12 @@ from siteselect._errors import CriterionError
 from siteselect.config import Config
 from siteselect.context import context_overlays
 from siteselect.criteria.base import REGISTRY, KindSpec, Measurement
+from siteselect.exclusions import ExclusionAccount, ExclusionLedger
 from siteselect.manifest import build_manifest
 from siteselect.results import ConstraintInfo, CriterionInfo, Overlay, RunResult
 from siteselect.scoring import (
     WeightedCriterion,
+    constraint_failures,
     constraint_reasons,
     join_reasons,
     missing_value_reasons,
@@ -119,22 +121,22 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
     reasons: list[np.ndarray] = []
     extra: dict[str, np.ndarray] = {}
     constraint_infos: list[ConstraintInfo] = []
+    ledger = ExclusionLedger(n, None if config.network is None else config.network.max_snap_m)
     for name, spec in config.constraints.items():
         with timer.step(f"constraint {name}"):
             measurement = measure("constraints", name, spec)
             lower, upper = spec.bounds()
-            failed = constraint_reasons(name, measurement, lower, upper)
-        reasons.append(failed)
+            reasons.append(constraint_reasons(name, measurement, lower, upper))
+            failed = constraint_failures(measurement, lower, upper)
         overlays.extend(measurement.overlays)
         extra.update({f"{name}_{k}": v for k, v in measurement.extra_columns.items()})
         bound_text = ", ".join(
             f"{f} {getattr(spec, f)}" for f in spec.bound_fields if getattr(spec, f) is not None
         )
-        constraint_infos.append(
-            ConstraintInfo(
-                name, spec.kind, f"{measurement.label}: {bound_text}", int((failed != "").sum())
-            )
-        )
+        description = f"{measurement.label}: {bound_text}"
+        constraint_infos.append(ConstraintInfo(name, spec.kind, description, int(failed.sum())))
+        ledger.constraint(name, description, failed)
+        ledger.missing(f"constraints.{name}", measurement)
     weighted: list[WeightedCriterion] = []
     infos: list[CriterionInfo] = []
     for name, spec in config.criteria.items():
@@ -153,6 +155,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
             )
         )
         reasons.append(missing_value_reasons(name, measurement))
+        ledger.missing(f"criteria.{name}", measurement)
         extra.update({f"{name}_{k}": v for k, v in measurement.extra_columns.items()})
         for overlay in measurement.overlays:
             if overlay.name not in {o.name for o in overlays}:
@@ -177,13 +180,15 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
             table, geometry=study.candidates.geometry.to_numpy(), crs=study.crs
         )
     overlays = context_overlays(study) + overlays
+    account = _account(ledger, excluded)
     counts: dict[str, Any] = {
         "candidates": n,
         "excluded": int(excluded.sum()),
         "ranked": int((~excluded).sum()),
-        "excluded_by": {c.name: c.excluded_count for c in constraint_infos},
+        "excluded_by": account.to_json(),
     }
     logger.info("%d candidates, %d excluded, %d ranked", n, counts["excluded"], counts["ranked"])
+    logger.info("%s", account.summary())
     manifest = build_manifest(config, study, counts, timer.seconds)
     return RunResult(
         title=config.name,
@@ -194,4 +199,15 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         overlays=overlays,
         top_n=config.outputs.top_n,
         manifest=manifest,
+        exclusions=account,
     )
+
+
+def _account(ledger: ExclusionLedger, excluded: np.ndarray) -> ExclusionAccount:
+    """The ledger's counts, checked against the candidates actually excluded."""
+    if not np.array_equal(ledger.excluded(), excluded):
+        raise RuntimeError(
+            "exclusion accounting disagrees with the exclusion reasons "
+            f"({int(ledger.excluded().sum())} vs {int(excluded.sum())})"
+        )
+    return ledger.account()

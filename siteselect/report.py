@@ -78,6 +78,7 @@ def build_report(result: RunResult) -> str:
         _figures(result, top),
         _top_table(top, result.criteria),
         _constraints(result),
+        _airports(result),
         _weights(result.criteria),
         '<p class="muted">The interactive map (<code>map.html</code>, same folder) shows every '
         "site, the exclusion zones and the reasons, and lets you change the weights.</p>",
@@ -111,7 +112,7 @@ def _header(result: RunResult) -> str:
         f'<div class="stat"><b>{value:,}</b><span class="muted">{label}</span></div>'
         for value, label in (
             (total, "candidate parcels"),
-            (excluded, "excluded by hard constraints"),
+            (excluded, "excluded"),
             (ranked, "ranked"),
             (len(result.criteria), "weighted criteria"),
         )
@@ -209,7 +210,53 @@ def short_name(criterion: CriterionInfo) -> str:
 
 
 def _constraints(result: RunResult) -> str:
+    """What each hard constraint and each missing value excluded, adding up to the total."""
     total, excluded, _ = _counts(result)
+    account = result.exclusions
+    if account is None:
+        return _constraints_without_account(result, total, excluded)
+    heading = "<h2>Hard constraints and missing values</h2>"
+    if not account.causes:
+        return heading + "<p>No hard constraint was applied and no value was missing.</p>"
+
+    def share(count: int) -> str:
+        return f"{100 * count / total if total else 0:.1f}%"
+
+    rows = "".join(
+        f"<tr><td>{esc(c.key if c.kind == 'constraint' else 'No value')}</td>"
+        f"<td>{esc(c.description)}"
+        + (
+            f'<br><span class="muted">{esc(", ".join(c.entries))}</span>'
+            if c.kind != "constraint"
+            else ""
+        )
+        + f'</td><td class="num">{c.fails:,}</td><td class="num">{c.only:,}</td>'
+        f'<td class="num">{share(c.fails)}</td></tr>'
+        for c in account.causes
+    )
+    combos = "; ".join(f"{name}: {count:,}" for name, count in account.combinations.items())
+    rows += (
+        f'<tr><td>Several causes</td><td class="muted">{esc(combos) or "none"}</td>'
+        f'<td class="num"></td><td class="num">{account.by_several_causes:,}</td>'
+        f'<td class="num">{share(account.by_several_causes)}</td></tr>'
+        f'<tr><td><b>Total excluded</b></td><td></td><td class="num"></td>'
+        f'<td class="num"><b>{account.excluded:,}</b></td>'
+        f'<td class="num"><b>{share(account.excluded)}</b></td></tr>'
+    )
+    return (
+        heading + f"<p>{excluded:,} of {total:,} parcels are excluded. "
+        "<i>Excludes</i> counts every parcel a cause excludes; <i>Only this</i> counts those "
+        "it alone excludes. Parcels excluded for several causes are counted once, in "
+        "<i>Several causes</i>, so the <i>Only this</i> column adds up to the total: "
+        f"{esc(account.summary())}.</p>"
+        '<table><thead><tr><th>Cause</th><th>Rule</th><th class="num">Excludes</th>'
+        '<th class="num">Only this</th><th class="num">Share</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _constraints_without_account(result: RunResult, total: int, excluded: int) -> str:
+    """The constraint table of a hand-built result (no exclusion account)."""
     if not result.constraints:
         return "<h2>Hard constraints</h2><p>No hard constraint was applied.</p>"
     rows = "".join(
@@ -226,6 +273,31 @@ def _constraints(result: RunResult) -> str:
         '<table><thead><tr><th>Constraint</th><th>Rule</th><th class="num">Parcels removed'
         f'</th><th class="num">Share</th></tr></thead><tbody>{rows}</tbody></table>'
     )
+
+
+def _airports(result: RunResult) -> str:
+    """The airports whose Part 77 / UFC surfaces were applied, and those left out and why."""
+    selections = result.manifest.get("diagnostics", {}).get("airports") or []
+    parts = []
+    for selection in selections:
+        rows = "".join(
+            f"<tr><td>{esc(a['ident'])}</td><td>{esc(a['name'])}</td><td>{esc(a['type'])}</td>"
+            f'<td class="num">{int(a["runways"])}</td>'
+            f"<td>{'applied' if applied else 'left out'}: {esc(a['reason'])}</td></tr>"
+            for applied, key in ((True, "applied"), (False, "left_out"))
+            for a in selection[key]
+        )
+        parts.append(
+            f"<p>Runway layer <code>{esc(selection['runways_layer'])}</code>: surfaces of "
+            f"{len(selection['applied']):,} airport(s) applied, {len(selection['left_out']):,} "
+            "left out (<code>airports_filter</code> in the config chooses).</p>"
+            "<table><thead><tr><th>Airport</th><th>Name</th><th>Type</th>"
+            f'<th class="num">Runways</th><th>Surfaces</th></tr></thead><tbody>{rows}'
+            "</tbody></table>"
+        )
+    if not parts:
+        return ""
+    return "<h2>Airports whose surfaces apply</h2>" + "".join(parts)
 
 
 def _weights(criteria: Sequence[CriterionInfo]) -> str:

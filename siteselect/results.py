@@ -29,10 +29,13 @@ the working CRS):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import pyproj
+
+if TYPE_CHECKING:
+    from siteselect.exclusions import ExclusionAccount
 
 OverlayKind = Literal["zones", "points", "lines", "polygons"]
 
@@ -69,8 +72,10 @@ class CriterionInfo:
 class ConstraintInfo:
     """One hard constraint and how many candidates it removed.
 
-    ``excluded_count`` counts every candidate the constraint fails, whether or not
-    another constraint also excludes it.
+    ``excluded_count`` counts every candidate the constraint fails (a value outside
+    its bounds, or the kind's own exclusion), whether or not another cause also
+    excludes it; candidates without a value are accounted as missing values in
+    :attr:`RunResult.exclusions`.
     """
 
     name: str
@@ -138,6 +143,9 @@ class RunResult:
     manifest : dict
         Provenance (config as loaded, input hashes, versions, counts, timings);
         written as ``run.json``.
+    exclusions : ExclusionAccount or None
+        The excluded candidates counted by cause (constraints and missing
+        values), adding up to the number excluded; None for results built by hand.
     """
 
     title: str
@@ -148,6 +156,7 @@ class RunResult:
     overlays: list[Overlay] = field(default_factory=list)
     top_n: int = 10
     manifest: dict[str, Any] = field(default_factory=dict)
+    exclusions: ExclusionAccount | None = None
 
     def top(self, n: int | None = None) -> gpd.GeoDataFrame:
         """Return the ``n`` (default ``top_n``) best non-excluded candidates, rank order."""

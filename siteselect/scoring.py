@@ -46,10 +46,26 @@ def violations(values: np.ndarray, lower: float | None, upper: float | None) -> 
     return out
 
 
+def constraint_failures(
+    measurement: Measurement, lower: float | None, upper: float | None
+) -> np.ndarray:
+    """Candidates the constraint itself fails: a value outside the bounds or the kind's
+    own exclusion (an AICUZ zone). Missing values are not failures here: they are
+    accounted as missing values (:mod:`siteselect.exclusions`).
+    """
+    failed = violations(measurement.values, lower, upper)
+    if measurement.exclusions is not None:
+        failed |= measurement.exclusions != ""
+    return failed
+
+
 def constraint_reasons(
     name: str, measurement: Measurement, lower: float | None, upper: float | None
 ) -> np.ndarray:
-    """Per candidate: "" when it passes, else a sentence saying why it is excluded."""
+    """Per candidate: "" when it passes, else a sentence saying why it is excluded.
+
+    A candidate without a value gets ``<name>: <missing_reason>``.
+    """
     values = measurement.values
     reasons = np.full(len(values), "", dtype=object)
     unit = measurement.unit

@@ -536,18 +536,32 @@ def _lonlat(x: float, y: float) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
+def runway_row(
+    ident: str,
+    ends_xy: tuple[tuple[float, float], tuple[float, float]],
+    end_idents: tuple[str, str],
+    elevation_ft: float,
+    surface: str = "ASP",
+    length_ft: float = 6500,
+    width_ft: float = 150,
+    lighted: int = 1,
+) -> str:
+    """One OurAirports runways.csv row (see RUNWAY_COLUMNS) from working-CRS end points."""
+    (lon0, lat0), (lon1, lat1) = _lonlat(*ends_xy[0]), _lonlat(*ends_xy[1])
+    return (
+        f"1,1,{ident},{length_ft:g},{width_ft:g},{surface},{lighted},0,{end_idents[0]},"
+        f"{lat0:.7f},{lon0:.7f},{elevation_ft:g},{end_idents[1]},{lat1:.7f},{lon1:.7f},"
+        f"{elevation_ft:g}"
+    )
+
+
 def _runway_csv(folder: Path) -> None:
     """A civil precision runway north of the parcels; a Navy runway ending south of them."""
-    rows = [RUNWAY_COLUMNS]
-    for ident, (le, he), (le_id, he_id), elev in (
-        ("KCIV", ((X0 + 200, Y0 + 3_400), (X0 + 2_200, Y0 + 3_400)), ("09", "27"), 60),
-        ("KMIL", ((X0 + 1_000, Y0 - 4_000), (X0 + 1_000, Y0 - 1_500)), ("18", "36"), 90),
-    ):
-        (lon0, lat0), (lon1, lat1) = _lonlat(*le), _lonlat(*he)
-        rows.append(
-            f"1,1,{ident},6500,150,ASP,1,0,{le_id},{lat0:.7f},{lon0:.7f},{elev},"
-            f"{he_id},{lat1:.7f},{lon1:.7f},{elev}"
-        )
+    rows = [
+        RUNWAY_COLUMNS,
+        runway_row("KCIV", ((X0 + 200, Y0 + 3_400), (X0 + 2_200, Y0 + 3_400)), ("09", "27"), 60),
+        runway_row("KMIL", ((X0 + 1_000, Y0 - 4_000), (X0 + 1_000, Y0 - 1_500)), ("18", "36"), 90),
+    ]
     (folder / "runways.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     lon_c, lat_c = _lonlat(X0 + 1_000, Y0 + 3_400)
     lon_m, lat_m = _lonlat(X0 + 1_000, Y0 - 2_700)

@@ -7,11 +7,13 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from siteselect._report_figures import contributions_chart, map_thumbnail
 from siteselect._webmap_popup import esc
+from siteselect.exclusions import account_exclusions
 from siteselect.outputs import WRITERS
 from siteselect.report import build_report, write_report
 from siteselect.results import ConstraintInfo, RunResult
@@ -118,6 +120,31 @@ def test_hostile_values_are_escaped_in_the_report() -> None:
     visible = " ".join(collector.text)
     assert XSS in visible  # shown literally, as text
     assert TEMPLATE_XSS in visible
+
+
+def test_hostile_causes_and_airports_are_escaped() -> None:
+    hostile = make_run_result(40, top_n=5, seed=9)
+    excluded = hostile.candidates["excluded"].to_numpy()
+    half = excluded.copy()
+    half[np.flatnonzero(excluded)[::2]] = False
+    hostile.exclusions = account_exclusions(
+        [
+            (XSS, "constraint", f"rule {TEMPLATE_XSS}", (f"constraints.{XSS}",), excluded),
+            (f"no value: {XSS}", "missing value", XSS, ("criteria.x",), half),
+        ],
+        len(excluded),
+    )
+    airport = {"ident": XSS, "name": TEMPLATE_XSS, "type": XSS, "runways": 1, "reason": XSS}
+    hostile.manifest = {
+        "diagnostics": {
+            "airports": [{"runways_layer": XSS, "applied": [airport], "left_out": [dict(airport)]}]
+        }
+    }
+    html = build_report(hostile)
+    assert XSS not in html and "<script" not in html and TEMPLATE_XSS not in html
+    visible = " ".join(parse(html).text)
+    assert XSS in visible and TEMPLATE_XSS in visible
+    assert f"{hostile.exclusions.excluded:,} of 40 parcels are excluded" in visible
 
 
 def test_run_without_ranked_sites_still_reports() -> None:

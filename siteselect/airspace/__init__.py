@@ -4,6 +4,8 @@ Modules, one concern each:
 
 * :mod:`~siteselect.airspace.runways`: runway and airport records, kind and
   approach-category inference with documented defaults, config overrides;
+* :mod:`~siteselect.airspace.selection`: which airports' surfaces apply
+  (``airports_filter``) and the record of every airport's choice;
 * :mod:`~siteselect.airspace.civil`: 14 CFR 77.19 / 77.23 surface dimensions;
 * :mod:`~siteselect.airspace.military`: UFC 3-260-01 surfaces and AICUZ zones;
 * :mod:`~siteselect.airspace.hull`: the horizontal surfaces' outline (hull of discs);
@@ -18,10 +20,13 @@ Modules, one concern each:
 
 from siteselect.airspace.heights import HeightResult, aicuz_at, evaluate, notice_required
 from siteselect.airspace.model import AirspaceModel, build_model
-from siteselect.airspace.runways import Airport, Override, Runway, read_runways
+from siteselect.airspace.runways import Airport, Override, Runway, read_runways, select_runways
+from siteselect.airspace.selection import AirportChoice, AirportsFilter
 
 __all__ = [
     "Airport",
+    "AirportChoice",
+    "AirportsFilter",
     "AirspaceModel",
     "HeightResult",
     "Override",
@@ -31,4 +36,5 @@ __all__ = [
     "evaluate",
     "notice_required",
     "read_runways",
+    "select_runways",
 ]

@@ -16,6 +16,11 @@ An optional airports layer (OurAirports ``airports.csv``/GeoJSON: ``ident``,
 ``type``, ``name``, ``elevation_ft``, ``keywords``) gives names, types and the
 established airport elevation.
 
+Which airports count: every airport of the runway layer with an open runway
+and an elevation, except those of type ``closed``, unless the config's
+``airports_filter`` says otherwise (:mod:`siteselect.airspace.selection`);
+:func:`select_runways` records every airport's choice and why.
+
 Defaults (all overridable in the config, see :class:`Override`)
 -----------------------------------------------------------------
 * **Closed runways** (``closed`` = 1/true) are skipped.
@@ -65,6 +70,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field
 
 from siteselect._errors import ConfigError, LayerError
+from siteselect.airspace.selection import AirportChoice, AirportsFilter, check_filter, choose
 from siteselect.geo import M_PER_FT
 
 logger = logging.getLogger(__name__)
@@ -300,12 +306,38 @@ def _airport_record(
     return Airport(ident=ident, name=name, kind=kind, elevation_ft=elevation, type=airport_type)
 
 
+@dataclass(frozen=True)
+class RunwaySelection:
+    """The airports and runways whose surfaces apply, and every airport's choice."""
+
+    airports: dict[str, Airport]
+    runways: list[Runway]
+    choices: list[AirportChoice]
+
+
 def read_runways(
     frame: gpd.GeoDataFrame,
     airports: gpd.GeoDataFrame | None = None,
     overrides: dict[str, Override] | None = None,
     what: str = "runways",
 ) -> tuple[dict[str, Airport], list[Runway]]:
+    """Airports and open runways whose surfaces apply (default filter); see :func:`select_runways`.
+
+    Returns
+    -------
+    (airports by ident, runways)
+    """
+    selection = select_runways(frame, airports, overrides, what)
+    return selection.airports, selection.runways
+
+
+def select_runways(
+    frame: gpd.GeoDataFrame,
+    airports: gpd.GeoDataFrame | None = None,
+    overrides: dict[str, Override] | None = None,
+    what: str = "runways",
+    airports_filter: AirportsFilter | None = None,
+) -> RunwaySelection:
     """Airports and open runways from a runway line layer in the working CRS.
 
     Parameters
@@ -318,34 +350,67 @@ def read_runways(
         ``{"KNKX": Override(kind="military"), "KSAN 27": Override(category="precision")}``.
     what : str
         Layer name for messages.
+    airports_filter : AirportsFilter, optional
+        Which airports count (:mod:`siteselect.airspace.selection`); default: all
+        but those of type ``closed``.
 
     Returns
     -------
-    (airports by ident, runways)
+    RunwaySelection
+        Applied airports and their open runways, and per airport of the runway
+        layer whether its surfaces apply and why (closed runways only, no
+        elevation, or the filter).
 
     Raises
     ------
     LayerError
         Missing columns.
     ConfigError
-        An override names an airport or runway end that is not in the layer.
+        An override or the filter names an airport or runway end that is not in
+        the layer, or the filter needs an airports layer or column that is missing.
     """
     _check_columns(frame, what)
     keyed = _split_overrides(overrides or {})
     info = _airport_table(airports)
-    frame = frame[~frame["closed"].map(_truthy)] if "closed" in frame.columns else frame
+    chooser = airports_filter or AirportsFilter()
     frame = frame.assign(airport_ident=frame["airport_ident"].astype("string").str.upper())
+    closed = (
+        frame["closed"].map(_truthy).astype(bool)
+        if "closed" in frame.columns
+        else pd.Series(False, index=frame.index)
+    )
+    idents = sorted(str(i) for i in frame["airport_ident"].dropna().unique())
+    columns = None
+    if airports is not None:
+        hidden = {airports.geometry.name, "feature_name"}
+        columns = [str(c) for c in airports.columns if c not in hidden]
+    check_filter(chooser, idents, columns, "airports_filter")
     records: dict[str, Airport] = {}
     runways: list[Runway] = []
+    choices: list[AirportChoice] = []
     for ident, rows in frame.groupby("airport_ident", sort=True):
-        airport = _airport_record(str(ident), rows, info.get(str(ident)), keyed.airport.get(ident))
+        ident = str(ident)
+        row_info = info.get(ident)
+        open_rows = rows[~closed[rows.index].to_numpy()]
+        applied, why = choose(chooser, ident, row_info, airports is not None)
+        airport = None
+        if applied and open_rows.empty:
+            applied, why = False, "all its runways are closed"
+        if applied:
+            airport = _airport_record(ident, open_rows, row_info, keyed.airport.get(ident))
+            if airport is None:
+                applied, why = False, "no elevation in the runway or airports layer"
+        name = str(row_info.get("name") or ident) if row_info else ident
+        kind = str(row_info.get("type") or "") if row_info else ""
+        choices.append(AirportChoice(ident, name, kind, len(open_rows), applied, why))
         if airport is None:
             continue
         records[airport.ident] = airport
-        for row in rows.to_dict("records"):
+        for row in open_rows.to_dict("records"):
             runways.append(_runway(row, rows.geometry.name, airport, keyed))
-    _check_override_keys(keyed, records, runways)
-    _log_lengths(frame, runways, what)
+    left_out = {c.ident for c in choices if not c.applied}
+    _check_override_keys(keyed, records, runways, left_out)
+    _log_lengths(frame[~closed.to_numpy()], runways, what)
     logger.info(
         "%s: %d open runways at %d airports (%d military)",
         what,
@@ -353,7 +418,7 @@ def read_runways(
         len(records),
         sum(a.kind == "military" for a in records.values()),
     )
-    return records, runways
+    return RunwaySelection(records, runways, choices)
 
 
 def _runway(row: dict[str, object], geometry: str, airport: Airport, keyed: _Keyed) -> Runway:
@@ -399,10 +464,12 @@ def _runway(row: dict[str, object], geometry: str, airport: Airport, keyed: _Key
 
 
 def _check_override_keys(
-    keyed: _Keyed, airports: dict[str, Airport], runways: list[Runway]
+    keyed: _Keyed, airports: dict[str, Airport], runways: list[Runway], left_out: set[str]
 ) -> None:
     for ident in keyed.airport:
-        if ident not in airports:
+        if ident in left_out:
+            logger.info("overrides: %s is left out (its surfaces do not apply); ignored", ident)
+        elif ident not in airports:
             known = ", ".join(sorted(airports)[:12])
             raise ConfigError(
                 f"overrides: no open runway of airport {ident!r} in the runway layer "
@@ -410,7 +477,7 @@ def _check_override_keys(
             )
     ends = {(r.airport, _norm_end(e)) for r in runways for e in (r.le_ident, r.he_ident)}
     for airport, end in keyed.end:
-        if (airport, end) not in ends:
+        if airport not in left_out and (airport, end) not in ends:
             mine = sorted(e for a, e in ends if a == airport)
             raise ConfigError(
                 f"overrides: no runway end {end!r} at {airport!r} "

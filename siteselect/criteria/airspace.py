@@ -11,6 +11,7 @@ Config (under ``constraints:`` with ``min_margin_ft``, or ``criteria:``)::
       building_height_ft: 160
       helipad_allowance_ft: 20    # rooftop helipad, antennas
       overrides: {KNKX: {kind: military}, "KSAN 27": {category: precision}}
+      airports_filter: {exclude: [CL35], types: [large_airport, medium_airport, small_airport]}
       exclude_aicuz: true
       min_margin_ft: 0
 
@@ -43,14 +44,15 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 import geopandas as gpd
 import numpy as np
 import shapely
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from siteselect._errors import ConfigError, CriterionError
 from siteselect.airspace.heights import evaluate, notice_required
 from siteselect.airspace.model import AirspaceModel, build_model
 from siteselect.airspace.polygons import surface_polygons, zone_polygons
-from siteselect.airspace.runways import Override, read_runways
+from siteselect.airspace.runways import Override, select_runways
 from siteselect.airspace.sampling import parcel_points, sample_raster
+from siteselect.airspace.selection import AirportChoice, AirportsFilter, selection_record
 from siteselect.criteria.base import KindSpec, Measurement, register
 from siteselect.geo import M_PER_FT
 from siteselect.results import Overlay
@@ -84,6 +86,11 @@ class AirspaceSpec(KindSpec):
         default_factory=dict,
         description='Per airport ("KNKX") or runway end ("KSAN 27"): kind, category, utility...',
     )
+    airports_filter: AirportsFilter = Field(
+        default_factory=AirportsFilter,
+        description="Which airports' surfaces apply: include/exclude idents, types, "
+        "exclude_names, exclude_where (default: every airport but type closed).",
+    )
     exclude_aicuz: bool = Field(
         default=True, description="Constraint: exclude parcels in AICUZ clear zones and APZs."
     )
@@ -105,20 +112,57 @@ class AirspaceSpec(KindSpec):
     def layer_names(self) -> list[str]:
         return [name for name in (self.layer, self.airports, self.ground) if name is not None]
 
+    @model_validator(mode="after")
+    def _filter_needs_airports(self) -> AirspaceSpec:
+        if self.airports is None and self.airports_filter.needs_airports_layer:
+            raise ValueError(
+                "airports_filter: types, exclude_names and exclude_where read the airports "
+                "layer; add 'airports: <layer>' (OurAirports airports.csv or FAA airports)"
+            )
+        return self
+
 
 def airspace_model(spec: AirspaceSpec, study: Study) -> AirspaceModel:
-    """The surfaces of the configured runways (working CRS)."""
+    """The surfaces of the configured runways (working CRS).
+
+    Records which airports' surfaces apply, and why the others do not, in
+    ``study.diagnostics["airports"]`` (a list: one entry per distinct selection).
+    """
     runways = study.vector(spec.layer)
     airports = study.vector(spec.airports) if spec.airports else None
     try:
-        airport_records, runway_records = read_runways(
-            runways, airports, spec.overrides, f"layers.{spec.layer}"
+        selection = select_runways(
+            runways, airports, spec.overrides, f"layers.{spec.layer}", spec.airports_filter
         )
     except ConfigError as exc:
         raise CriterionError(str(exc)) from None
-    if not runway_records:
-        raise CriterionError(f"layers.{spec.layer}: no open runway with an elevation to model")
-    return build_model(airport_records, runway_records)
+    record = selection_record(selection.choices, spec.layer, spec.airports, spec.airports_filter)
+    recorded = study.diagnostics.setdefault("airports", [])
+    if record not in recorded:
+        recorded.append(record)
+        _log_selection(selection.choices)
+    if not selection.runways:
+        raise CriterionError(
+            f"layers.{spec.layer}: no open runway with an elevation to model "
+            f"({len(selection.choices)} airport(s), all left out: see airports_filter)"
+        )
+    return build_model(selection.airports, selection.runways)
+
+
+def _log_selection(choices: list[AirportChoice]) -> None:
+    applied = [c for c in choices if c.applied]
+    left_out = [c for c in choices if not c.applied]
+    logger.info(
+        "airspace: surfaces of %d airport(s) applied: %s",
+        len(applied),
+        ", ".join(c.describe() for c in applied),
+    )
+    if left_out:
+        logger.info(
+            "airspace: %d airport(s) left out: %s",
+            len(left_out),
+            "; ".join(f"{c.describe()}: {c.reason}" for c in left_out),
+        )
 
 
 def _ground_ft(
