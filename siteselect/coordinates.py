@@ -24,6 +24,7 @@ impossible coordinates of a geographic CRS are always an error.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -37,6 +38,8 @@ from pyproj.database import query_crs_info
 from pyproj.enums import PJType
 
 from siteselect._errors import LayerError
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from siteselect.config import LayerSpec
@@ -374,24 +377,37 @@ def check_near(
     reference: Reference,
     crs: pyproj.CRS,
     where: str,
-) -> None:
+) -> bool:
     """Raise when no feature of the layer lies near the reference region.
 
     Parameters
     ----------
     frame_raw, frame : the layer as read (own CRS) and in the working CRS ``crs``.
-    spec : its config entry (``allow_outside`` skips the check).
+    spec : its config entry (``allow_outside`` turns the error into a warning).
     reference : the study area (or the candidates' extent) and the margin.
     where : message prefix (``configs/x.yaml:20: layers.hospitals``).
+
+    Returns
+    -------
+    bool
+        Whether the layer lies outside and ``allow_outside`` lets it.
     """
-    if spec.allow_outside or len(frame) == 0:
-        return
+    if len(frame) == 0:
+        return False
     region = reference.region_in(crs)
     if not np.isfinite(shapely.bounds(region)).all():
-        return  # the region does not project into the working CRS: nothing to compare
+        return False  # the region does not project into the working CRS: nothing to compare
     hits = frame.sindex.query(region, predicate="intersects")
     if len(hits):
-        return
+        return False
+    if spec.allow_outside:
+        logger.warning(
+            "%s: %s lies entirely outside %s (allowed by allow_outside)",
+            where,
+            spec.source.name,
+            reference.what,
+        )
+        return True
     bounds = frame_raw.total_bounds
     distance = shapely.distance(region, shapely.box(*frame.total_bounds))
     far = (

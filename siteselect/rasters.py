@@ -18,7 +18,15 @@ import rasterio.errors
 from pydantic import BeforeValidator
 
 from siteselect._errors import CriterionError, LayerError
-from siteselect.units import Plausible, Unit, conversion_factor, find_unit, implausible, parse_unit
+from siteselect.units import (
+    BASE_UNITS,
+    Plausible,
+    Unit,
+    conversion_factor,
+    find_unit,
+    implausible,
+    parse_unit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -249,3 +257,36 @@ def ground_unit(
             f"(m, ft, us-ft), not {unit.label!r}"
         )
     return band, conversion_factor(unit.unit, parse_unit("m")), unit
+
+
+def unit_record(
+    unit: ValueUnit,
+    values: np.ndarray,
+    converted_to: str | None = None,
+    factor: float = 1.0,
+    rule: Plausible | None = None,
+) -> dict[str, object]:
+    """What a run did with a layer's unit, for ``study.diagnostics["units"]`` (JSON-ready).
+
+    ``values`` are the sampled values after the conversion (``factor`` to
+    ``converted_to``); their finite range is recorded.
+    """
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    record: dict[str, object] = {
+        "unit": unit.label or None,
+        "declared_by": unit.declared_by or None,
+        "converted_to": converted_to,
+        "factor": factor,
+        "sampled_range": (
+            [float(f"{finite.min():.6g}"), float(f"{finite.max():.6g}")] if finite.size else None
+        ),
+    }
+    if rule is not None:
+        record["checked_as"] = f"{rule.what}: {rule.low:g}..{rule.high:g} {rule_unit(rule)}"
+    return record
+
+
+def rule_unit(rule: Plausible) -> str:
+    """The base unit a plausibility rule is written in (``g``, ``m/s``, ``m``)."""
+    return BASE_UNITS[rule.quantity]

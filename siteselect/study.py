@@ -83,7 +83,7 @@ class Study:
                 raise exc.explained(spec, self.reference, where) from None
             frame = to_working(raw, self.crs, f"layers.{name}")
             frame = frame.assign(feature_name=feature_names(frame, spec, name))
-            self._warn_if_outside(raw, frame, name)
+            self._check_near_study(raw, frame, name)
             self._vectors[name] = frame
         return self._vectors[name]
 
@@ -94,11 +94,17 @@ class Study:
             self._reference = study_reference(self.study_area, self.candidates)
         return self._reference
 
-    def _warn_if_outside(self, raw: gpd.GeoDataFrame, frame: gpd.GeoDataFrame, name: str) -> None:
-        """Raise when layer ``name`` lies entirely outside the study (see ``check_near``)."""
+    def _check_near_study(self, raw: gpd.GeoDataFrame, frame: gpd.GeoDataFrame, name: str) -> None:
+        """Raise when layer ``name`` lies entirely outside the study (see ``check_near``).
+
+        A layer that ``allow_outside`` lets lie outside is recorded in
+        ``diagnostics["coordinates"]["allowed_outside"]``.
+        """
         spec = self.layer_spec(name)
         where = self.config.where(("layers", name))
-        check_near(raw, frame, spec, self.reference, self.crs, where)
+        if check_near(raw, frame, spec, self.reference, self.crs, where):
+            record = self.diagnostics.setdefault("coordinates", {})
+            record.setdefault("allowed_outside", []).append(f"layers.{name}")
 
     @property
     def loaded_road_graph(self) -> RoadGraph | None:

@@ -155,6 +155,8 @@ def test_dropped_minus_sign_and_allow_outside(folder: Path) -> None:
     assert "longitudes lack their minus sign (west of Greenwich): negate them" in message
     table = run(load_config(_write(folder, "{source: sites.csv, allow_outside: true}")))
     assert (table.candidates["raw_near"] > 10_000_000).all()  # the other side of the Earth
+    diagnostics = table.manifest["diagnostics"]["coordinates"]
+    assert diagnostics == {"allowed_outside": ["layers.sites"]}
 
 
 def test_a_layer_just_outside_the_study_area_is_fine(folder: Path) -> None:

@@ -119,6 +119,7 @@ class _Study:
         self.candidates = candidates
         self.crs = UTM
         self.config = _Config()
+        self.diagnostics: dict[str, dict] = {}
         self.layers = {
             name: spec if isinstance(spec, LayerSpec) else LayerSpec(source=spec)
             for name, spec in layers.items()

@@ -4,6 +4,7 @@ band names on layers, and the real Southern California rasters passing the check
 from __future__ import annotations
 
 import doctest
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -188,6 +189,18 @@ def test_aliases_of_percent_g_give_the_same_scores(folder: Path, alias: str) -> 
     _, reference = _scores(_config(folder, pga_units="g", pga_file="pga_g.tif"))
     _, scores = _scores(_config(folder, pga_units=alias))
     np.testing.assert_allclose(scores, reference, rtol=1e-12)
+
+
+def test_conversions_are_recorded_in_run_json_diagnostics(folder: Path) -> None:
+    result = run(load_config(_config(folder, pga_units="%g")))
+    diagnostics = json.loads(json.dumps(result.manifest["diagnostics"]))
+    pga, vs30 = diagnostics["units"]["layers.pga"], diagnostics["units"]["layers.vs30"]
+    assert pga["unit"] == "%g" and pga["declared_by"] == "config"
+    assert pga["converted_to"] == "g" and pga["factor"] == pytest.approx(0.01)
+    assert pga["sampled_range"] == pytest.approx([0.1, 0.74])
+    assert pga["checked_as"] == "PGA: 0..5 g"
+    assert vs30["converted_to"] is None and vs30["sampled_range"] == pytest.approx([240, 800])
+    assert vs30["checked_as"] == "Vs30: 100..3000 m/s"
 
 
 def test_unit_declared_by_the_file_is_used_when_the_config_gives_none(folder: Path) -> None:

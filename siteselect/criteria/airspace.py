@@ -53,7 +53,7 @@ from siteselect.airspace.runways import Override, read_runways
 from siteselect.airspace.sampling import parcel_points, sample_raster
 from siteselect.criteria.base import KindSpec, Measurement, register
 from siteselect.geo import M_PER_FT
-from siteselect.rasters import check_plausible, ground_unit
+from siteselect.rasters import check_plausible, ground_unit, unit_record
 from siteselect.results import Overlay
 from siteselect.units import ELEVATION, validate_unit
 
@@ -145,6 +145,9 @@ def _ground_ft(
         unit,
         study.config.where(("layers", spec.ground, "units")),
         f"{layer.source.name} under the candidates",
+    )
+    study.diagnostics.setdefault("units", {})[f"layers.{spec.ground}"] = unit_record(
+        unit, ground_m, "m", to_m, ELEVATION
     )
     ground = ground_m / M_PER_FT
     missing = np.isnan(ground)

@@ -42,6 +42,7 @@ from siteselect.rasters import (
     band_index,
     check_plausible,
     open_raster,
+    unit_record,
     value_unit,
 )
 from siteselect.units import (
@@ -217,6 +218,40 @@ def _factor_to(
     return conversion_factor(unit.unit, target)
 
 
+def _check_and_record(
+    study: Study,
+    layer: str,
+    rule: Plausible | None,
+    unit: ValueUnit,
+    sampled: np.ndarray,
+    target: Unit | None,
+    factor: float,
+) -> None:
+    """Check ``sampled`` (the layer's unit, times ``factor`` = ``target``) and record it.
+
+    The check runs in the rule's base unit; ``study.diagnostics["units"]`` gets
+    the unit, who declared it, the conversion and the range sampled.
+    """
+    file_name = study.layer_spec(layer).source.name
+    if rule is not None and unit.unit is not None:
+        to_base = conversion_factor(unit.unit, base_unit(rule.quantity))
+        check_plausible(
+            rule,
+            sampled * to_base,
+            unit,
+            _where(study, layer, "units"),
+            f"{file_name} under the candidates",
+        )
+    converted = None if target is None or factor == 1.0 else target.name
+    if converted is not None:
+        logger.info(
+            "layers.%s: values in %s converted to %s (x %g)", layer, unit.label, converted, factor
+        )
+    study.diagnostics.setdefault("units", {})[f"layers.{layer}"] = unit_record(
+        unit, sampled * factor, converted, factor, rule
+    )
+
+
 def _scaled(read: ValueReader, factor: float) -> ValueReader:
     if factor == 1.0:
         return read
@@ -248,13 +283,7 @@ def _amplified(
     pga_file = study.layer_spec(spec.layer).source.name
     need_g = "amplification needs the PGA in an acceleration unit (F_PGA is tabulated in g)"
     pga_to_g = _factor_to(pga_unit, G, study, spec.layer, need_g, pga_file)
-    check_plausible(
-        PGA,
-        _extremes(base) * pga_to_g,
-        pga_unit,
-        _where(study, spec.layer, "units"),
-        f"{pga_file} under the candidates",
-    )
+    _check_and_record(study, spec.layer, PGA, pga_unit, _extremes(base), G, pga_to_g)
     vs_layer = study.layer_spec(amp.vs30_layer)
     measured = amp.vs30_measured
     with open_raster(vs_layer.source, f"layers.{amp.vs30_layer}") as vs_src:
@@ -280,12 +309,8 @@ def _amplified(
             vs30 = zonal_stats_grid(
                 vs_geoms, Grid(vs_src.transform, vs_src.width, vs_src.height), read_vs
             )
-        check_plausible(
-            VS30,
-            _extremes(vs30),
-            vs_unit,
-            _where(study, amp.vs30_layer, "units"),
-            f"{vs_layer.source.name} under the candidates",
+        _check_and_record(
+            study, amp.vs30_layer, VS30, vs_unit, _extremes(vs30) / vs_to_m_s, M_PER_S, vs_to_m_s
         )
         pga = base.stat(spec.stat) * pga_to_g
         if same_grid:
@@ -368,10 +393,10 @@ def _check_overlap(
     )
 
 
-def _reported(spec: RasterZonalSpec, values: np.ndarray, unit: ValueUnit) -> tuple[np.ndarray, str]:
-    """Values in the criterion's ``units:`` (default: as measured) and that unit's label."""
+def _report_factor(spec: RasterZonalSpec, unit: ValueUnit) -> tuple[Unit | None, float]:
+    """The criterion's ``units:`` (None: as measured) and the factor to it."""
     if spec.units is None:
-        return values, unit.label
+        return None, 1.0
     target = parse_unit(spec.units)
     if unit.unit is None:
         raise CriterionError(
@@ -379,10 +404,9 @@ def _reported(spec: RasterZonalSpec, values: np.ndarray, unit: ValueUnit) -> tup
             "set units: on the layer (or remove it here)"
         )
     try:
-        factor = conversion_factor(unit.unit, target)
+        return target, conversion_factor(unit.unit, target)
     except ValueError as exc:
         raise CriterionError(f"units: {exc}") from None
-    return values * factor, spec.units
 
 
 @register(RasterZonalSpec)
@@ -413,6 +437,7 @@ def measure(spec: RasterZonalSpec, study: Study) -> Measurement:
         covered, inside = zonal.covered_fraction, zonal.inside_fraction
         extra: dict[str, np.ndarray] = {}
         data = spec.layer
+        rule: Plausible | None = None
         if spec.amplification is not None:
             values, extra, covered, inside = _amplified(spec, study, src, band, unit, zonal, geoms)
             unit = ValueUnit(G, "g", "amplification")
@@ -420,15 +445,11 @@ def measure(spec: RasterZonalSpec, study: Study) -> Measurement:
             data = f"{spec.layer} and {spec.amplification.vs30_layer}"
         else:
             rule = plausibility_rule(unit.unit, f"{spec.layer} {description}")
-            if rule is not None and unit.unit is not None:
-                check_plausible(
-                    rule,
-                    _extremes(zonal) * conversion_factor(unit.unit, base_unit(rule.quantity)),
-                    unit,
-                    _where(study, spec.layer, "units"),
-                    f"{layer.source.name} under the candidates",
-                )
-    values, unit_label = _reported(spec, values, unit)
+    target, factor = _report_factor(spec, unit)
+    if spec.amplification is None:
+        _check_and_record(study, spec.layer, rule, unit, _extremes(zonal), target, factor)
+    values = values * factor
+    unit_label = unit.label if target is None else target.name
     flags = coverage_flags(covered, inside)
     values, flags = apply_coverage(values, covered, flags, spec.coverage)
     flagged = int((flags != "").sum())
