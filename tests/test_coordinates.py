@@ -239,6 +239,22 @@ def test_candidates_csv_in_metres_without_crs(folder: Path) -> None:
     assert message.endswith("set crs: EPSG:32611 for this layer")
 
 
+def test_study_area_in_degrees_under_a_projected_crs(folder: Path) -> None:
+    area = gpd.read_file(folder / "area.geojson").set_crs(UTM, allow_override=True)
+    area.to_file(folder / "area.gpkg")
+    config = _write(folder, "{source: sites.csv}")
+    config.write_text(config.read_text().replace("area.geojson", "area.gpkg"), encoding="utf-8")
+    _csv(folder, SITE_LON, SITE_LAT)
+    with pytest.raises(LayerError) as caught:
+        load_study(load_config(config))
+    message = str(caught.value)
+    assert message.startswith(f"{config}:2: study_area: area.gpkg: coordinates look like degrees")
+    assert message.endswith(
+        "they are longitudes/latitudes: the file declares WGS 84 / UTM zone 11N: assign "
+        "EPSG:4326 instead (ogr2ogr -a_srs EPSG:4326 fixed.gpkg area.gpkg)"
+    )
+
+
 # --- the checks on their own ------------------------------------------------------------------
 
 
