@@ -34,6 +34,8 @@ from siteselect._errors import ConfigError, SiteSelectError
 from siteselect._yaml import PathKey, YamlDocument, display_path, dotted_loc, load_yaml
 from siteselect.criteria.base import REGISTRY, KindSpec
 from siteselect.crs_setting import parse_working_crs
+from siteselect.rasters import BandRef
+from siteselect.units import validate_unit
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +82,19 @@ class LayerSpec(_Model):
     )
     x: str | None = Field(default=None, description="CSV: longitude/x column.")
     y: str | None = Field(default=None, description="CSV: latitude/y column.")
-    units: str | None = Field(default=None, description="Raster: unit of the values (e.g. g).")
-    band: int = Field(default=1, ge=1, description="Raster: 1-based band index.")
+    units: Annotated[str | None, AfterValidator(validate_unit)] = Field(
+        default=None,
+        description="Raster: unit of the values (g, %g, cm/s2, m/s2, m/s, cm/s, km/s, m, ft, "
+        "%, degrees, 1...); default: the unit the file declares.",
+    )
+    band: BandRef = Field(
+        default=1, description="Raster: 1-based band index or band name (description)."
+    )
+    allow_outside: bool = Field(
+        default=False,
+        description="The layer may lie outside the study area, or hold coordinates that "
+        "look wrong for its CRS (skips those checks).",
+    )
     name_column: str | None = Field(
         default=None, description="Column naming features in reasons and tooltips."
     )

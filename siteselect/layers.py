@@ -30,6 +30,8 @@ import shapely
 
 from siteselect._errors import LayerError
 from siteselect.config import LayerSpec
+from siteselect.coordinates import check_coordinates
+from siteselect.rasters import band_index, value_unit
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +125,9 @@ def _read_csv(spec: LayerSpec) -> gpd.GeoDataFrame:
     y = pd.to_numeric(frame[y_col], errors="coerce").to_numpy()
     points = shapely.points(x, y)
     points[~(np.isfinite(x) & np.isfinite(y))] = None
-    return gpd.GeoDataFrame(frame, geometry=points, crs=crs)
+    out = gpd.GeoDataFrame(frame, geometry=points, crs=crs)
+    out.attrs["xy_columns"] = (x_col, y_col)  # named by coordinate-check messages
+    return out
 
 
 def _assumed_encoding(spec: LayerSpec) -> str:
@@ -319,6 +323,7 @@ def read_vector(spec: LayerSpec, name: str) -> gpd.GeoDataFrame:
         frame = frame.set_crs(spec.crs)
     elif spec.crs is not None and not _is_csv(spec.source):
         logger.warning("%s: file has CRS %s; ignoring configured crs %s", name, frame.crs, spec.crs)
+    check_coordinates(frame, spec, name)
     if len(frame) == 0:
         raise LayerError(f"{name}: {spec.source.name} has no features")
     frame = apply_where(frame, spec.where, name)
@@ -352,14 +357,13 @@ def probe_raster(spec: LayerSpec, name: str) -> LayerInfo:
         with rasterio.open(spec.source) as src:
             if src.crs is None:
                 raise LayerError(f"{name}: {spec.source.name} has no CRS")
-            if spec.band > src.count:
-                raise LayerError(
-                    f"{name}: band {spec.band} requested but {spec.source.name} has {src.count}"
-                )
+            band = band_index(src, spec.band, f"{name}: {spec.source.name}")
+            unit = value_unit(src, band, spec.units, f"{name}.units")
             if src.width == 0 or src.height == 0:
                 raise LayerError(f"{name}: {spec.source.name} is empty")
             res = f"{src.res[0]:g} x {src.res[1]:g}"
             detail = f"{src.width} x {src.height} cells of {res}, nodata {src.nodata}"
+            detail += f", band {band} in {unit.label or 'undeclared units'}"
             return LayerInfo(name, spec.source, "raster", src.count, src.crs.to_string(), detail)
     except rasterio.errors.RasterioIOError as exc:
         raise LayerError(f"{name}: cannot open raster {spec.source}: {exc}") from None

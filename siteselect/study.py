@@ -19,6 +19,7 @@ import shapely
 
 from siteselect._errors import ConfigError, LayerError
 from siteselect.config import CandidatesSpec, Config, LayerSpec
+from siteselect.coordinates import NEAR_STUDY_M, CoordinateError, Reference, check_near, diagnose
 from siteselect.geo import m2_to_acres, to_working, working_crs
 from siteselect.layers import feature_names, read_vector
 from siteselect.network import RoadGraph, load_road_graph
@@ -54,6 +55,7 @@ class Study:
     diagnostics: dict[str, Any] = field(default_factory=dict)
     _vectors: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
     _graph: RoadGraph | None = field(default=None, repr=False)
+    _reference: Reference | None = field(default=None, repr=False)
 
     def layer_spec(self, name: str) -> LayerSpec:
         """The config entry of layer ``name``."""
@@ -63,22 +65,46 @@ class Study:
             raise ConfigError(f"layers: no layer named {name!r}") from None
 
     def vector(self, name: str) -> gpd.GeoDataFrame:
-        """Layer ``name`` read, filtered, repaired and reprojected (cached)."""
+        """Layer ``name`` read, filtered, repaired and reprojected (cached).
+
+        Raises
+        ------
+        LayerError
+            Coordinates that cannot be right for the layer's CRS, or a layer
+            entirely outside the study area (unless ``allow_outside``), with the
+            likely cause (:mod:`siteselect.coordinates`).
+        """
         if name not in self._vectors:
             spec = self.layer_spec(name)
-            frame = read_vector(spec, f"layers.{name}")
-            frame = to_working(frame, self.crs, f"layers.{name}")
+            where = self.config.where(("layers", name))
+            try:
+                raw = read_vector(spec, f"layers.{name}")
+            except CoordinateError as exc:
+                raise exc.explained(spec, self.reference, where) from None
+            frame = to_working(raw, self.crs, f"layers.{name}")
             frame = frame.assign(feature_name=feature_names(frame, spec, name))
-            self._warn_if_outside(frame, name)
+            self._check_near_study(raw, frame, name)
             self._vectors[name] = frame
         return self._vectors[name]
 
-    def _warn_if_outside(self, frame: gpd.GeoDataFrame, name: str) -> None:
-        if self.study_area is None:
-            return
-        area = self.study_area.geometry.union_all()
-        if not shapely.intersects(shapely.box(*frame.total_bounds), area):
-            logger.warning("layers.%s lies entirely outside the study area: check its CRS", name)
+    @property
+    def reference(self) -> Reference:
+        """Where every layer should lie: the study area, else the candidates' extent."""
+        if self._reference is None:
+            self._reference = study_reference(self.study_area, self.candidates)
+        return self._reference
+
+    def _check_near_study(self, raw: gpd.GeoDataFrame, frame: gpd.GeoDataFrame, name: str) -> None:
+        """Raise when layer ``name`` lies entirely outside the study (see ``check_near``).
+
+        A layer that ``allow_outside`` lets lie outside is recorded in
+        ``diagnostics["coordinates"]["allowed_outside"]``.
+        """
+        spec = self.layer_spec(name)
+        where = self.config.where(("layers", name))
+        if check_near(raw, frame, spec, self.reference, self.crs, where):
+            record = self.diagnostics.setdefault("coordinates", {})
+            record.setdefault("allowed_outside", []).append(f"layers.{name}")
 
     @property
     def loaded_road_graph(self) -> RoadGraph | None:
@@ -169,15 +195,96 @@ def load_candidates(spec: CandidatesSpec, crs_setting: str) -> tuple[gpd.GeoData
     return frame, crs
 
 
+def study_reference(study_area: gpd.GeoDataFrame | None, candidates: gpd.GeoDataFrame) -> Reference:
+    """The region layers must come near: the study area, else the candidates' extent."""
+    if study_area is not None:
+        return Reference.from_frame(study_area, NEAR_STUDY_M, "the study area")
+    return Reference.from_extent(candidates, NEAR_STUDY_M, "the candidates' extent")
+
+
+def _read_study_area(config: Config) -> gpd.GeoDataFrame | None:
+    """The study area as read (own CRS), or None when there is none or it cannot be read."""
+    if config.study_area is None:
+        return None
+    try:
+        return read_vector(config.study_area, "study_area")
+    except LayerError:
+        return None
+
+
+def _candidates_error(config: Config, exc: CoordinateError) -> LayerError:
+    """The candidates' coordinate error, diagnosed against the study area when readable."""
+    area = _read_study_area(config)
+    reference = None if area is None else Reference.from_frame(area, 0.0, "the study area")
+    return exc.explained(config.candidates, reference, config.where(("candidates",)))
+
+
+def _outside_error(
+    config: Config,
+    candidates: gpd.GeoDataFrame,
+    study_area: gpd.GeoDataFrame,
+    raw_area: gpd.GeoDataFrame,
+) -> LayerError:
+    """No candidate inside the study area: which layer looks misplaced, and how.
+
+    Each layer is tried against the other; when both could be the misplaced
+    one, the message says so (the data cannot tell which).
+    """
+    assert config.study_area is not None
+    raw_candidates = read_vector(config.candidates, "candidates")
+    causes = []
+    found = diagnose(
+        raw_candidates, config.candidates, Reference.from_frame(raw_area, 0.0, "the study area")
+    )
+    if found is not None:
+        causes.append(f"the candidates: {found}")
+    found = diagnose(
+        raw_area,
+        config.study_area,
+        Reference.from_extent(raw_candidates, NEAR_STUDY_M, "the candidates' extent"),
+    )
+    if found is not None:
+        causes.append(f"the study area: {found}")
+    cause = "either " + " or ".join(causes) if len(causes) > 1 else "".join(causes)
+    cause = cause or "check both layers' CRS"
+    lon0, lat0, lon1, lat1 = candidates.geometry.to_crs("EPSG:4326").total_bounds
+    w, s, e, n = raw_area.geometry.to_crs("EPSG:4326").total_bounds
+    return config.error(
+        ("candidates",),
+        f"{config.candidates.source.name}: none of the {len(candidates)} candidates lies "
+        f"inside the study area {config.study_area.source.name} (candidates lon "
+        f"{lon0:.3f}..{lon1:.3f}, lat {lat0:.3f}..{lat1:.3f}; study area lon "
+        f"{w:.3f}..{e:.3f}, lat {s:.3f}..{n:.3f}); {cause}",
+        LayerError,
+    )
+
+
 def load_study(config: Config) -> Study:
-    """Read the candidates and study area; everything else loads lazily."""
-    candidates, crs = load_candidates(config.candidates, config.crs)
+    """Read the candidates and study area; everything else loads lazily.
+
+    Raises
+    ------
+    LayerError
+        Coordinates that cannot be right, or no candidate inside the study
+        area, with the likely cause.
+    """
+    try:
+        candidates, crs = load_candidates(config.candidates, config.crs)
+    except CoordinateError as exc:
+        raise _candidates_error(config, exc) from None
     study_area = None
     if config.study_area is not None:
-        study_area = to_working(read_vector(config.study_area, "study_area"), crs, "study_area")
+        try:
+            raw_area = read_vector(config.study_area, "study_area")
+        except CoordinateError as exc:
+            reference = Reference.from_extent(candidates, NEAR_STUDY_M, "the candidates' extent")
+            raise exc.explained(
+                config.study_area, reference, config.where(("study_area",))
+            ) from None
+        study_area = to_working(raw_area, crs, "study_area")
         inside = candidates.geometry.intersects(study_area.geometry.union_all())
         if not inside.any():
-            raise LayerError("candidates: none lies inside the study area; check both layers' CRS")
+            raise _outside_error(config, candidates, study_area, raw_area)
         if (~inside).any():
             logger.info("candidates: %d outside the study area dropped", int((~inside).sum()))
             candidates = candidates[inside.to_numpy()].reset_index(drop=True)

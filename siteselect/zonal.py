@@ -44,6 +44,7 @@ from affine import Affine
 
 from siteselect._errors import CriterionError, LayerError
 from siteselect._zonal_stats import Accumulator, ZonalResult
+from siteselect.rasters import band_index, open_raster
 
 logger = logging.getLogger(__name__)
 
@@ -439,25 +440,6 @@ def _add_points(
     accumulator.add(owner, values, np.ones(len(owner)))
 
 
-def band_index(src: rasterio.io.DatasetReader, band: int | str, name: str = "raster") -> int:
-    """1-based index of ``band``: an index, or a band description / ``name`` tag (any case)."""
-    if isinstance(band, int):
-        if not 1 <= band <= src.count:
-            raise LayerError(f"{name}: band {band} requested but the raster has {src.count}")
-        return band
-    labels = []
-    for index in range(1, src.count + 1):
-        tags = src.tags(index)
-        candidates = [src.descriptions[index - 1], tags.get("name"), tags.get("NAME")]
-        labels.append([c for c in candidates if c])
-        if any(c.lower() == band.lower() for c in labels[-1]):
-            return index
-    known = ", ".join(
-        f"{i + 1}: {'/'.join(names) or '(unnamed)'}" for i, names in enumerate(labels)
-    )
-    raise LayerError(f"{name}: no band named {band!r}; bands are {known}")
-
-
 def raster_reader(src: rasterio.io.DatasetReader, band: int) -> ValueReader:
     """A :data:`ValueReader` of one band of an open dataset (nodata and masks -> NaN)."""
 
@@ -489,7 +471,7 @@ def zonal_stats(
     percentiles : sequence of float
         Coverage-weighted percentiles to compute (0..100).
     """
-    with rasterio.open(raster) as src:
+    with open_raster(raster, Path(raster).name) as src:
         index = band_index(src, band, Path(raster).name)
         grid = Grid(src.transform, src.width, src.height)
         return zonal_stats_grid(geoms, grid, raster_reader(src, index), percentiles)

@@ -105,18 +105,39 @@ def test_coverage_policies() -> None:
 # --- the criterion on synthetic rasters -----------------------------------------------------
 
 
-class _Study:
-    """The two things raster_zonal reads from a Study: candidates and layer specs."""
+class _Config:
+    """Config.where for a config built in code: the dotted location alone."""
 
-    def __init__(self, candidates: gpd.GeoDataFrame, layers: dict[str, Path]) -> None:
+    def where(self, loc: tuple[str, ...]) -> str:
+        return ".".join(loc)
+
+
+class _Study:
+    """What raster_zonal reads from a Study: candidates, layer specs, config.where."""
+
+    def __init__(self, candidates: gpd.GeoDataFrame, layers: dict[str, Path | LayerSpec]) -> None:
         self.candidates = candidates
-        self.layers = {name: LayerSpec(source=path) for name, path in layers.items()}
+        self.crs = UTM
+        self.config = _Config()
+        self.diagnostics: dict[str, dict] = {}
+        self.layers = {
+            name: spec if isinstance(spec, LayerSpec) else LayerSpec(source=spec)
+            for name, spec in layers.items()
+        }
 
     def layer_spec(self, name: str) -> LayerSpec:
         return self.layers[name]
 
 
-def _raster(path: Path, values: np.ndarray, transform, crs: str = UTM) -> Path:
+def _raster(
+    path: Path,
+    values: np.ndarray,
+    transform,
+    crs: str = UTM,
+    unit: str | None = None,
+    description: str | None = None,
+) -> Path:
+    """A one-band float64 GeoTIFF (nodata -1), with a band unit and description if given."""
     with rasterio.open(
         path,
         "w",
@@ -130,6 +151,10 @@ def _raster(path: Path, values: np.ndarray, transform, crs: str = UTM) -> Path:
         nodata=-1.0,
     ) as dst:
         dst.write(values, 1)
+        if unit is not None:
+            dst.set_band_unit(1, unit)
+        if description is not None:
+            dst.set_band_description(1, description)
     return path
 
 
@@ -145,6 +170,14 @@ def grids(tmp_path: Path) -> dict[str, Path]:
     return {
         "pga": _raster(tmp_path / "pga.tif", pga, transform),
         "vs30": _raster(tmp_path / "vs30.tif", vs30, transform),
+    }
+
+
+def _with_units(pga: Path, vs30: Path, pga_units: str = "g") -> dict[str, Path | LayerSpec]:
+    """The PGA and Vs30 layers with their units declared (amplification needs them)."""
+    return {
+        "pga": LayerSpec(source=pga, units=pga_units),
+        "vs30": LayerSpec(source=vs30, units="m/s"),
     }
 
 
@@ -167,7 +200,7 @@ def test_amplification_per_cell_equals_naive(grids: dict[str, Path]) -> None:
         amplification=AmplificationSpec(vs30_layer="vs30"),
         coverage=CoverageSpec(policy="ignore"),
     )
-    got = raster_zonal.measure(spec, _Study(parcels, grids))
+    got = raster_zonal.measure(spec, _Study(parcels, _with_units(grids["pga"], grids["vs30"])))
     with rasterio.open(grids["pga"]) as p, rasterio.open(grids["vs30"]) as v:
         pga, vs30 = p.read(1), v.read(1)
     for i, geom in enumerate(parcels.geometry):
@@ -210,7 +243,7 @@ def test_amplification_per_parcel_when_grids_differ(grids: dict[str, Path], tmp_
     spec = RasterZonalSpec(
         kind="raster_zonal", layer="pga", amplification=AmplificationSpec(vs30_layer="vs30")
     )
-    got = raster_zonal.measure(spec, _Study(parcels, {"pga": grids["pga"], "vs30": lonlat}))
+    got = raster_zonal.measure(spec, _Study(parcels, _with_units(grids["pga"], lonlat)))
     pga_max = 0.1 + 0.06 * 4
     assert got.values[0] == pytest.approx(
         seismic.f_pga(np.array(["D"]), np.array([pga_max]))[0] * pga_max

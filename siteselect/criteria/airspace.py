@@ -7,7 +7,7 @@ Config (under ``constraints:`` with ``min_margin_ft``, or ``criteria:``)::
       layer: runways              # OurAirports runways.csv or an equivalent line layer
       airports: airports          # optional: OurAirports airports (type, name, elevation_ft)
       ground: dem                 # optional raster layer of ground elevation...
-      ground_units: m             # ...in metres (default) or ft
+      ground_units: m             # ...in m, ft, us-ft (default: the layer's units:, else m)
       building_height_ft: 160
       helipad_allowance_ft: 20    # rooftop helipad, antennas
       overrides: {KNKX: {kind: military}, "KSAN 27": {category: precision}}
@@ -39,12 +39,12 @@ Extra columns: ``allowable_height_ft``/``_m`` (AGL; NaN where no surface),
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from siteselect._errors import ConfigError, CriterionError
 from siteselect.airspace.heights import evaluate, notice_required
@@ -55,7 +55,9 @@ from siteselect.airspace.sampling import parcel_points, sample_raster
 from siteselect.airspace.selection import AirportChoice, AirportsFilter, selection_record
 from siteselect.criteria.base import KindSpec, Measurement, register
 from siteselect.geo import M_PER_FT
+from siteselect.rasters import check_plausible, ground_unit, unit_record
 from siteselect.results import Overlay
+from siteselect.units import ELEVATION, validate_unit
 
 if TYPE_CHECKING:
     from siteselect.study import Study
@@ -77,7 +79,11 @@ class AirspaceSpec(KindSpec):
         default=None,
         description="Optional raster layer of ground elevation; default: the airport elevation.",
     )
-    ground_units: Literal["m", "ft"] = Field(default="m", description="Unit of the ground raster.")
+    ground_units: Annotated[str | None, AfterValidator(validate_unit)] = Field(
+        default=None,
+        description="Unit of the ground raster (m, ft, us-ft...); default: the layer's "
+        "units:, else the unit its file declares, else m.",
+    )
     building_height_ft: float = Field(gt=0, description="Planned building height above ground, ft.")
     helipad_allowance_ft: float = Field(
         default=0.0, ge=0, description="Rooftop helipad/antenna allowance added to the height, ft."
@@ -175,8 +181,19 @@ def _ground_ft(
     layer = study.layer_spec(spec.ground)
     if not layer.is_raster:
         raise CriterionError(f"ground: layer {spec.ground!r} is not a raster (GeoTIFF...)")
-    raw = sample_raster(layer.source, layer.band, x, y, study.crs)
-    ground = raw / M_PER_FT if spec.ground_units == "m" else raw
+    band, to_m, unit = ground_unit(spec.ground_units, layer, spec.ground, study.config)
+    ground_m = sample_raster(layer.source, band, x, y, study.crs) * to_m
+    check_plausible(
+        ELEVATION,
+        ground_m,
+        unit,
+        study.config.where(("layers", spec.ground, "units")),
+        f"{layer.source.name} under the candidates",
+    )
+    study.diagnostics.setdefault("units", {})[f"layers.{spec.ground}"] = unit_record(
+        unit, ground_m, "m", to_m, ELEVATION
+    )
+    ground = ground_m / M_PER_FT
     missing = np.isnan(ground)
     if missing.any():
         logger.warning(

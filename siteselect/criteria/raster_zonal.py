@@ -24,17 +24,39 @@ largest F_PGA over the site classes the parcel's Vs30 range spans.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, ClassVar, Literal
+import re
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 import numpy as np
 import rasterio
+import rasterio.warp
 import rasterio.windows
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from siteselect import seismic
+from siteselect._errors import CriterionError, LayerError
 from siteselect.criteria.base import KindSpec, Measurement, register
-from siteselect.rasters import open_raster
-from siteselect.zonal import Grid, ZonalResult, band_index, raster_reader, zonal_stats_grid
+from siteselect.rasters import (
+    BandRef,
+    ValueUnit,
+    band_index,
+    check_plausible,
+    open_raster,
+    unit_record,
+    value_unit,
+)
+from siteselect.units import (
+    ELEVATION,
+    PGA,
+    VS30,
+    Plausible,
+    Unit,
+    base_unit,
+    conversion_factor,
+    parse_unit,
+    validate_unit,
+)
+from siteselect.zonal import Grid, ValueReader, ZonalResult, raster_reader, zonal_stats_grid
 
 if TYPE_CHECKING:
     from siteselect.study import Study
@@ -69,7 +91,7 @@ class AmplificationSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     vs30_layer: str = Field(description="Name of the Vs30 raster (m/s) under 'layers:'.")
-    vs30_band: int | str | None = Field(
+    vs30_band: BandRef | None = Field(
         default=None, description="Band index or name of Vs30; default: the layer's band."
     )
     vs30_measured: bool = Field(
@@ -89,7 +111,7 @@ class RasterZonalSpec(KindSpec):
         description="Statistic per candidate: max, min, mean (area-weighted) or a "
         "coverage-weighted percentile p0..p100 (e.g. p90).",
     )
-    band: int | str | None = Field(
+    band: BandRef | None = Field(
         default=None, description="Band index or band name; default: the layer's band."
     )
     coverage: CoverageSpec = Field(
@@ -98,8 +120,13 @@ class RasterZonalSpec(KindSpec):
     amplification: AmplificationSpec | None = Field(
         default=None, description="Apply ASCE 7-16 F_PGA from a Vs30 raster (PGA in g)."
     )
-    min: float | None = Field(default=None, description="Constraint: lower bound (raster units).")
-    max: float | None = Field(default=None, description="Constraint: upper bound (raster units).")
+    units: Annotated[str | None, AfterValidator(validate_unit)] = Field(
+        default=None,
+        description="Unit of the raw values, the transform and min/max (converted from the "
+        "layer's); default: the layer's unit (g with amplification).",
+    )
+    min: float | None = Field(default=None, description="Constraint: lower bound (raw unit).")
+    max: float | None = Field(default=None, description="Constraint: upper bound (raw unit).")
 
     bound_fields: ClassVar[tuple[str, ...]] = ("min", "max")
 
@@ -161,52 +188,157 @@ def _same_grid(a: rasterio.io.DatasetReader, b: rasterio.io.DatasetReader) -> bo
     )
 
 
+G = parse_unit("g")
+M_PER_S = parse_unit("m/s")
+
+_ELEVATION_WORDS = re.compile(r"elev|altitude|\b(dem|dtm|dsm)\b|gmted|srtm|topo")
+
+
+def _where(study: Study, layer: str, *key: str) -> str:
+    return study.config.where(("layers", layer, *key))
+
+
+def _factor_to(
+    unit: ValueUnit, target: Unit, study: Study, layer: str, need: str, file_name: str
+) -> float:
+    """Factor from the layer's declared unit to ``target``; a LayerError when impossible."""
+    examples = {"acceleration": "g, %g, cm/s2 or m/s2", "velocity": "m/s, km/s or ft/s"}
+    hint = examples.get(target.quantity, target.name)
+    if unit.unit is None:
+        declared = f"declares the unknown unit {unit.label!r}" if unit.label else "declares no unit"
+        raise LayerError(
+            f"{_where(study, layer, 'units')}: {file_name}: {need}, and the layer {declared}; "
+            f"set units: ({hint})"
+        )
+    if unit.unit.quantity != target.quantity:
+        raise LayerError(
+            f"{_where(study, layer, 'units')}: {file_name}: {need}, but its units "
+            f"{unit.label!r} measure {unit.unit.quantity}; set units: ({hint})"
+        )
+    return conversion_factor(unit.unit, target)
+
+
+def _check_and_record(
+    study: Study,
+    layer: str,
+    rule: Plausible | None,
+    unit: ValueUnit,
+    sampled: np.ndarray,
+    target: Unit | None,
+    factor: float,
+) -> None:
+    """Check ``sampled`` (the layer's unit, times ``factor`` = ``target``) and record it.
+
+    The check runs in the rule's base unit; ``study.diagnostics["units"]`` gets
+    the unit, who declared it, the conversion and the range sampled.
+    """
+    file_name = study.layer_spec(layer).source.name
+    if rule is not None and unit.unit is not None:
+        to_base = conversion_factor(unit.unit, base_unit(rule.quantity))
+        check_plausible(
+            rule,
+            sampled * to_base,
+            unit,
+            _where(study, layer, "units"),
+            f"{file_name} under the candidates",
+        )
+    converted = None if target is None or factor == 1.0 else target.name
+    if converted is not None:
+        logger.info(
+            "layers.%s: values in %s converted to %s (x %g)", layer, unit.label, converted, factor
+        )
+    study.diagnostics.setdefault("units", {})[f"layers.{layer}"] = unit_record(
+        unit, sampled * factor, converted, factor, rule
+    )
+
+
+def _scaled(read: ValueReader, factor: float) -> ValueReader:
+    if factor == 1.0:
+        return read
+    return lambda window: read(window) * factor
+
+
+def _extremes(result: ZonalResult) -> np.ndarray:
+    return np.concatenate([result.min, result.max])
+
+
 def _amplified(
     spec: RasterZonalSpec,
     study: Study,
     pga_src: rasterio.io.DatasetReader,
     pga_band: int,
+    pga_unit: ValueUnit,
     base: ZonalResult,
     geoms: np.ndarray,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """PGA_M statistic per parcel, the site columns, and the covered and inside fractions.
+    """PGA_M statistic per parcel (g), the site columns, and the covered and inside fractions.
 
-    A cell needs both PGA and Vs30 to count, so the coverage is that of PGA_M.
+    The PGA is converted to g and Vs30 to m/s before F_PGA is looked up, and
+    both are checked for plausibility on the values sampled under the
+    candidates. A cell needs both PGA and Vs30 to count, so the coverage is
+    that of PGA_M.
     """
     assert spec.amplification is not None
     amp = spec.amplification
+    pga_file = study.layer_spec(spec.layer).source.name
+    need_g = "amplification needs the PGA in an acceleration unit (F_PGA is tabulated in g)"
+    pga_to_g = _factor_to(pga_unit, G, study, spec.layer, need_g, pga_file)
+    _check_and_record(study, spec.layer, PGA, pga_unit, _extremes(base), G, pga_to_g)
     vs_layer = study.layer_spec(amp.vs30_layer)
     measured = amp.vs30_measured
     with open_raster(vs_layer.source, f"layers.{amp.vs30_layer}") as vs_src:
         vs_band = band_index(
-            vs_src, amp.vs30_band if amp.vs30_band is not None else vs_layer.band, amp.vs30_layer
+            vs_src,
+            amp.vs30_band if amp.vs30_band is not None else vs_layer.band,
+            f"layers.{amp.vs30_layer}",
         )
-        read_vs = raster_reader(vs_src, vs_band)
-        if _same_grid(pga_src, vs_src):
-            read_pga = raster_reader(pga_src, pga_band)
+        vs_unit = value_unit(
+            vs_src, vs_band, vs_layer.units, _where(study, amp.vs30_layer, "units")
+        )
+        need_m_s = "amplification needs Vs30 in a velocity unit (site classes are in m/s)"
+        vs_to_m_s = _factor_to(
+            vs_unit, M_PER_S, study, amp.vs30_layer, need_m_s, vs_layer.source.name
+        )
+        read_vs = _scaled(raster_reader(vs_src, vs_band), vs_to_m_s)
+        same_grid = _same_grid(pga_src, vs_src)
+        if same_grid:
+            grid = Grid(pga_src.transform, pga_src.width, pga_src.height)
+            vs30 = zonal_stats_grid(geoms, grid, read_vs)
+        else:
+            vs_geoms = study.candidates.geometry.to_crs(vs_src.crs).to_numpy()
+            vs30 = zonal_stats_grid(
+                vs_geoms, Grid(vs_src.transform, vs_src.width, vs_src.height), read_vs
+            )
+        _check_and_record(
+            study, amp.vs30_layer, VS30, vs_unit, _extremes(vs30) / vs_to_m_s, M_PER_S, vs_to_m_s
+        )
+        pga = base.stat(spec.stat) * pga_to_g
+        if same_grid:
+            read_pga = _scaled(raster_reader(pga_src, pga_band), pga_to_g)
 
             def read_pga_m(window: rasterio.windows.Window) -> np.ndarray:
                 return seismic.amplified_pga(read_pga(window), read_vs(window), measured)
 
-            grid = Grid(pga_src.transform, pga_src.width, pga_src.height)
-            vs30 = zonal_stats_grid(geoms, grid, read_vs)
             pga_m = zonal_stats_grid(geoms, grid, read_pga_m, spec.percentiles())
             values = pga_m.stat(spec.stat)
             covered, inside = pga_m.covered_fraction, pga_m.inside_fraction
             mode = "per cell"
             with np.errstate(invalid="ignore", divide="ignore"):
-                factor = values / base.stat(spec.stat)
+                factor = values / pga
         else:
-            vs_geoms = study.candidates.geometry.to_crs(vs_src.crs).to_numpy()
-            vs_grid = Grid(vs_src.transform, vs_src.width, vs_src.height)
-            vs30 = zonal_stats_grid(vs_geoms, vs_grid, read_vs)
-            pga = base.stat(spec.stat)
             factor = seismic.envelope_f_pga(vs30.min, vs30.max, pga, measured)
             values = factor * pga
             covered = np.minimum(base.covered_fraction, vs30.covered_fraction)
             inside = np.minimum(base.inside_fraction, vs30.inside_fraction)
             mode = "per parcel (grids differ)"
-    logger.info("%s: site amplification %s from %s", spec.layer, mode, amp.vs30_layer)
+    logger.info(
+        "%s: site amplification %s from %s (PGA x %g to g, Vs30 x %g to m/s)",
+        spec.layer,
+        mode,
+        amp.vs30_layer,
+        pga_to_g,
+        vs_to_m_s,
+    )
     columns = {
         "vs30_min_m_s": np.round(vs30.min, 1),
         "site_class": seismic.site_class(vs30.min),
@@ -215,13 +347,81 @@ def _amplified(
     return values, columns, covered, inside
 
 
+def plausibility_rule(unit: Unit | None, names: str) -> Plausible | None:
+    """The plausible range a raster's values must respect, by unit and name.
+
+    Any acceleration is a ground-motion value (PGA range); a velocity is Vs30
+    when the layer's name or band description says ``vs30``; a length is an
+    elevation when they say elevation, DEM, DTM, DSM, GMTED, SRTM or topo.
+
+    >>> plausibility_rule(parse_unit("%g"), "shakemap").what
+    'PGA'
+    >>> plausibility_rule(parse_unit("cm/s"), "pgv") is None
+    True
+    >>> plausibility_rule(parse_unit("ft"), "dem 1/3 arc-second").what
+    'ground elevation'
+    >>> plausibility_rule(parse_unit("m"), "demand") is None
+    True
+    """
+    if unit is None:
+        return None
+    names = names.lower()
+    if unit.quantity == "acceleration":
+        return PGA
+    if unit.quantity == "velocity" and "vs30" in names:
+        return VS30
+    if unit.quantity == "length" and _ELEVATION_WORDS.search(names):
+        return ELEVATION
+    return None
+
+
+def _check_overlap(
+    spec: RasterZonalSpec, study: Study, src: rasterio.io.DatasetReader, zonal: ZonalResult
+) -> None:
+    """Raise when the raster covers no candidate at all (wrong CRS or extent)."""
+    layer = study.layer_spec(spec.layer)
+    if layer.allow_outside or len(zonal.inside_fraction) == 0 or (zonal.inside_fraction > 0).any():
+        return
+    west, south, east, north = rasterio.warp.transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+    lon0, lat0, lon1, lat1 = study.candidates.geometry.to_crs("EPSG:4326").total_bounds
+    raise LayerError(
+        f"{_where(study, spec.layer)}: {layer.source.name}: covers none of the "
+        f"{len(zonal.inside_fraction)} candidates (raster lon {west:.3f}..{east:.3f}, "
+        f"lat {south:.3f}..{north:.3f} in its CRS {src.crs.to_string()}; candidates lon "
+        f"{lon0:.3f}..{lon1:.3f}, lat {lat0:.3f}..{lat1:.3f}); check the raster's CRS and "
+        "extent, or set allow_outside: true to let coverage: decide"
+    )
+
+
+def _report_factor(spec: RasterZonalSpec, unit: ValueUnit) -> tuple[Unit | None, float]:
+    """The criterion's ``units:`` (None: as measured) and the factor to it."""
+    if spec.units is None:
+        return None, 1.0
+    target = parse_unit(spec.units)
+    if unit.unit is None:
+        raise CriterionError(
+            f"units: {spec.units!r} needs the unit of layers.{spec.layer}; "
+            "set units: on the layer (or remove it here)"
+        )
+    try:
+        return target, conversion_factor(unit.unit, target)
+    except ValueError as exc:
+        raise CriterionError(f"units: {exc}") from None
+
+
 @register(RasterZonalSpec)
 def measure(spec: RasterZonalSpec, study: Study) -> Measurement:
-    """The statistic of the raster over each candidate polygon, after the coverage policy."""
+    """The statistic of the raster over each candidate polygon, after the coverage policy.
+
+    Values are in the layer's unit (g with amplification), or in the
+    criterion's ``units:`` when it sets one.
+    """
     layer = study.layer_spec(spec.layer)
     with open_raster(layer.source, f"layers.{spec.layer}") as src:
-        band = band_index(src, spec.band if spec.band is not None else layer.band, spec.layer)
-        unit = layer.units or (src.units[band - 1] if src.units else "") or ""
+        band = band_index(
+            src, spec.band if spec.band is not None else layer.band, f"layers.{spec.layer}"
+        )
+        unit = value_unit(src, band, layer.units, _where(study, spec.layer, "units"))
         description = src.descriptions[band - 1] or spec.layer
         geoms = study.candidates.geometry.to_crs(src.crs).to_numpy()
         logger.info(
@@ -232,15 +432,24 @@ def measure(spec: RasterZonalSpec, study: Study) -> Measurement:
         )
         grid = Grid(src.transform, src.width, src.height)
         zonal = zonal_stats_grid(geoms, grid, raster_reader(src, band), spec.percentiles())
+        _check_overlap(spec, study, src, zonal)
         values = zonal.stat(spec.stat)
         covered, inside = zonal.covered_fraction, zonal.inside_fraction
         extra: dict[str, np.ndarray] = {}
         data = spec.layer
+        rule: Plausible | None = None
         if spec.amplification is not None:
-            values, extra, covered, inside = _amplified(spec, study, src, band, zonal, geoms)
-            unit = unit or "g"
+            values, extra, covered, inside = _amplified(spec, study, src, band, unit, zonal, geoms)
+            unit = ValueUnit(G, "g", "amplification")
             description = f"{description} x F_PGA (ASCE 7-16)"
             data = f"{spec.layer} and {spec.amplification.vs30_layer}"
+        else:
+            rule = plausibility_rule(unit.unit, f"{spec.layer} {description}")
+    target, factor = _report_factor(spec, unit)
+    if spec.amplification is None:
+        _check_and_record(study, spec.layer, rule, unit, _extremes(zonal), target, factor)
+    values = values * factor
+    unit_label = unit.label if target is None else target.name
     flags = coverage_flags(covered, inside)
     values, flags = apply_coverage(values, covered, flags, spec.coverage)
     flagged = int((flags != "").sum())
@@ -260,7 +469,7 @@ def measure(spec: RasterZonalSpec, study: Study) -> Measurement:
         missing = f"no {data} data over the parcel (outside the raster or on nodata)"
     return Measurement(
         values=values,
-        unit=unit,
+        unit=unit_label,
         label=spec.label or f"{spec.stat.capitalize()} {description} over the parcel",
         extra_columns={
             "covered_fraction": np.round(covered, 4),
