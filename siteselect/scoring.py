@@ -99,15 +99,46 @@ class WeightedCriterion:
     weight: float
 
 
+def weight_shares(weights: list[float] | np.ndarray) -> np.ndarray:
+    """Each weight's share of their sum, computed so that no weight can overflow.
+
+    The weights are divided by the largest one first (every scaled weight is
+    then in [0, 1] and their sum at most their count), so ``[1e308, 1e308]``
+    gives the same shares as ``[1, 1]``; scaling every weight by the same
+    power of two leaves the shares bit-for-bit identical.
+
+    >>> weight_shares([1e308, 1e308]).tolist(), weight_shares([3.0, 1.0]).tolist()
+    ([0.5, 0.5], [0.75, 0.25])
+
+    Raises
+    ------
+    ValueError
+        A weight that is negative or not finite, or every weight 0 (the config
+        refuses all three; this guards calls from code).
+    """
+    values = np.asarray(weights, dtype="float64")
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise ValueError(f"weights must be finite and >= 0, got {values.tolist()}")
+    top = values.max(initial=0.0)
+    if top == 0:
+        raise ValueError("every weight is 0; give at least one criterion a weight > 0")
+    scaled = values / top
+    return scaled / scaled.sum()
+
+
 def score_table(criteria: list[WeightedCriterion], n: int) -> pd.DataFrame:
-    """raw_/score_/contrib_ columns and ``total_score`` for ``n`` candidates."""
-    total_weight = sum(c.weight for c in criteria)
+    """raw_/score_/contrib_ columns and ``total_score`` for ``n`` candidates.
+
+    ``contrib_<name>`` is the score times the criterion's share of the weights
+    (:func:`weight_shares`); ``total_score`` is their sum, in [0, 1].
+    """
+    shares = weight_shares([c.weight for c in criteria]) if criteria else np.zeros(0)
     columns: dict[str, np.ndarray] = {}
     total = np.zeros(n)
-    for criterion in criteria:
+    for criterion, share in zip(criteria, shares, strict=True):
         raw = np.asarray(criterion.measurement.values, dtype="float64")
         score = criterion.transform.apply(raw)
-        contribution = score * criterion.weight / total_weight
+        contribution = score * share
         columns[f"raw_{criterion.name}"] = raw
         columns[f"score_{criterion.name}"] = score
         columns[f"contrib_{criterion.name}"] = contribution
