@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from siteselect import seismic
 from siteselect.criteria.base import KindSpec, Measurement, register
+from siteselect.geometry_hygiene import candidate_labels
 from siteselect.rasters import open_raster
 from siteselect.zonal import Grid, ZonalResult, band_index, raster_reader, zonal_stats_grid
 
@@ -231,7 +232,13 @@ def measure(spec: RasterZonalSpec, study: Study) -> Measurement:
             src.crs.to_string(),
         )
         grid = Grid(src.transform, src.width, src.height)
-        zonal = zonal_stats_grid(geoms, grid, raster_reader(src, band), spec.percentiles())
+        zonal = zonal_stats_grid(
+            geoms,
+            grid,
+            raster_reader(src, band),
+            spec.percentiles(),
+            labels=candidate_labels(study.candidates),
+        )
         values = zonal.stat(spec.stat)
         covered, inside = zonal.covered_fraction, zonal.inside_fraction
         extra: dict[str, np.ndarray] = {}
