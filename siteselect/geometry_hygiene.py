@@ -404,11 +404,15 @@ def candidate_labels(frame: pd.DataFrame) -> list[str]:
     """How messages name each candidate: ``'P17' (row 18)``, its id and source row."""
     ids = frame["candidate_id"] if "candidate_id" in frame.columns else frame.index
     rows = frame["source_row"] if "source_row" in frame.columns else source_rows(frame)
+    ids, rows = np.asarray(ids, dtype=object), np.asarray(rows)
     return [f"'{i}' (row {r})" for i, r in zip(ids, rows, strict=True)]
 
 
 def duplicate_groups(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Exact duplicates: the same vertices once normalised (ring start and orientation).
+
+    Geometries are first grouped by cheap keys (bounds, area, vertex count);
+    only those sharing them are compared by their normalised WKB.
 
     Returns
     -------
@@ -416,10 +420,18 @@ def duplicate_groups(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ``first[i]`` is the position of the first geometry equal to geometry
         ``i`` (itself when it is the first); ``is_duplicate`` marks the others.
     """
-    keys = shapely.to_wkb(shapely.normalize(np.asarray(geoms, dtype=object)))
-    codes = pd.factorize(pd.Series(keys, dtype=object))[0]
-    first = pd.Series(np.arange(len(keys))).groupby(codes).transform("min").to_numpy()
-    return first, first != np.arange(len(keys))
+    geoms = np.asarray(geoms, dtype=object)
+    first = np.arange(len(geoms))
+    cheap = pd.DataFrame(shapely.bounds(geoms), columns=["x0", "y0", "x1", "y1"]).assign(
+        area=shapely.area(geoms), vertices=shapely.get_num_coordinates(geoms)
+    )
+    candidates = np.flatnonzero(cheap.duplicated(keep=False).to_numpy())
+    if len(candidates):
+        keys = shapely.to_wkb(shapely.normalize(geoms[candidates]))
+        codes = pd.factorize(pd.Series(keys, dtype=object))[0]
+        group_first = pd.Series(candidates).groupby(codes).transform("min").to_numpy()
+        first[candidates] = group_first
+    return first, first != np.arange(len(geoms))
 
 
 def clean_candidates(
@@ -439,11 +451,13 @@ def clean_candidates(
     LayerError
         When no candidate is left.
     """
-    labels = np.array(candidate_labels(frame), dtype=object)
     hygiene = clean_geometries(frame.geometry.to_numpy())
+    lines = ~hygiene.dropped & (_dimension(hygiene.geometry) == _LINE)
+    named = (hygiene.status != "") | lines  # only these are ever named (1M labels cost 3 s)
+    labels = np.full(len(frame), "", dtype=object)
+    labels[named] = candidate_labels(frame[named])
     record = hygiene_record(hygiene, labels, to_acres=True)
     record["source"] = source
-    lines = ~hygiene.dropped & (_dimension(hygiene.geometry) == _LINE)
     _warn_dropped(hygiene, labels, lines, source)
     record["lines"] = {"count": int(lines.sum()), "features": labels[lines].tolist()}
     _warn_changed(hygiene, labels, source)
