@@ -99,16 +99,16 @@ class WeightedCriterion:
     weight: float
 
 
-def weight_shares(weights: list[float] | np.ndarray) -> np.ndarray:
-    """Each weight's share of their sum, computed so that no weight can overflow.
+def scaled_weights(weights: list[float] | np.ndarray) -> tuple[np.ndarray, float]:
+    """The weights divided by the largest, and their sum: no weight can overflow.
 
-    The weights are divided by the largest one first (every scaled weight is
-    then in [0, 1] and their sum at most their count), so ``[1e308, 1e308]``
-    gives the same shares as ``[1, 1]``; scaling every weight by the same
-    power of two leaves the shares bit-for-bit identical.
+    Every scaled weight is in [0, 1] and their sum at most their count, so
+    ``[1e308, 1e308]`` scales to ``[1, 1]`` exactly as ``[1, 1]`` does; scaling
+    every weight by a power of two leaves the result bit-for-bit identical.
+    The sum is taken left to right (as the map's what-if script does).
 
-    >>> weight_shares([1e308, 1e308]).tolist(), weight_shares([3.0, 1.0]).tolist()
-    ([0.5, 0.5], [0.75, 0.25])
+    >>> scaled_weights([1e308, 1e308]), scaled_weights([3.0, 1.0])[1]
+    ((array([1., 1.]), 2.0), 1.3333333333333333)
 
     Raises
     ------
@@ -123,22 +123,36 @@ def weight_shares(weights: list[float] | np.ndarray) -> np.ndarray:
     if top == 0:
         raise ValueError("every weight is 0; give at least one criterion a weight > 0")
     scaled = values / top
-    return scaled / scaled.sum()
+    return scaled, float(sum(scaled.tolist()))
+
+
+def weight_shares(weights: list[float] | np.ndarray) -> np.ndarray:
+    """Each weight's share of their sum (:func:`scaled_weights`, so never overflowing).
+
+    >>> weight_shares([1e308, 1e308]).tolist(), weight_shares([3.0, 1.0]).tolist()
+    ([0.5, 0.5], [0.75, 0.25])
+    """
+    scaled, total = scaled_weights(weights)
+    return scaled / total
 
 
 def score_table(criteria: list[WeightedCriterion], n: int) -> pd.DataFrame:
     """raw_/score_/contrib_ columns and ``total_score`` for ``n`` candidates.
 
-    ``contrib_<name>`` is the score times the criterion's share of the weights
-    (:func:`weight_shares`); ``total_score`` is their sum, in [0, 1].
+    ``contrib_<name>`` is ``score * v / V`` with ``v`` the criterion's weight
+    divided by the largest weight and ``V`` the sum of those
+    (:func:`scaled_weights`): the weighted mean ``Σ w·score / Σ w`` without
+    overflow. ``total_score`` is the sum of the contributions, in [0, 1].
     """
-    shares = weight_shares([c.weight for c in criteria]) if criteria else np.zeros(0)
+    scaled, scaled_sum = (
+        scaled_weights([c.weight for c in criteria]) if criteria else (np.zeros(0), 1.0)
+    )
     columns: dict[str, np.ndarray] = {}
     total = np.zeros(n)
-    for criterion, share in zip(criteria, shares, strict=True):
+    for criterion, weight in zip(criteria, scaled, strict=True):
         raw = np.asarray(criterion.measurement.values, dtype="float64")
         score = criterion.transform.apply(raw)
-        contribution = score * share
+        contribution = score * weight / scaled_sum
         columns[f"raw_{criterion.name}"] = raw
         columns[f"score_{criterion.name}"] = score
         columns[f"contrib_{criterion.name}"] = contribution

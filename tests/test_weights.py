@@ -10,12 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from siteselect import webmap
 from siteselect._errors import ConfigError
 from siteselect.config import load_config
 from siteselect.criteria.base import Measurement
 from siteselect.pipeline import run
+from siteselect.results import RunResult
 from siteselect.scoring import WeightedCriterion, rank, score_table, weight_shares
 from siteselect.transforms import Linear, MinMax
+from tests._browser import open_map, require_browser
 from tests._lines import line_of
 from tests._world import WORLD_CONFIG
 
@@ -143,18 +146,39 @@ def test_totals_invariant_under_any_weight_scaling(
     assert ((plain >= 0) & (plain <= 1 + 1e-12)).all()
 
 
-def test_pipeline_with_weights_1e308_ranks_like_equal_weights(world_config: Path) -> None:
-    """End to end: four weights of 1e308 (sum overflows) rank exactly like four weights of 1."""
-    text = WORLD_CONFIG
-    ones = re.sub(r"weight: \d+", "weight: 1", text)
-    huge = re.sub(r"weight: \d+", "weight: 1.0e+308", text)
+@pytest.fixture(scope="module")
+def huge_and_ones(world_config: Path) -> tuple[RunResult, RunResult]:
+    """The tiny world run with four weights of 1e308 (their sum overflows) and of 1."""
     results = []
-    for name, body in (("ones", ones), ("huge", huge)):
+    for name, weight in (("huge", "1.0e+308"), ("ones", "1")):
         path = world_config.parent / f"weights_{name}.yaml"
-        path.write_text(body, encoding="utf-8")
-        results.append(run(load_config(path)).candidates)
-    ones_table, huge_table = results
+        path.write_text(re.sub(r"weight: \d+", f"weight: {weight}", WORLD_CONFIG), encoding="utf-8")
+        results.append(run(load_config(path)))
+    return results[0], results[1]
+
+
+def test_pipeline_with_weights_1e308_ranks_like_equal_weights(
+    huge_and_ones: tuple[RunResult, RunResult],
+) -> None:
+    """End to end: four weights of 1e308 rank exactly like four weights of 1."""
+    huge_table, ones_table = (result.candidates for result in huge_and_ones)
     assert huge_table["total_score"].tolist() == ones_table["total_score"].tolist()
     assert huge_table["rank"].tolist() == ones_table["rank"].tolist()
     ranked = huge_table[~huge_table["excluded"]]
     assert ranked["total_score"].max() > 0
+
+
+def test_map_what_if_ranks_huge_weights_like_python(
+    huge_and_ones: tuple[RunResult, RunResult], tmp_path: Path
+) -> None:
+    """The map re-ranks in the browser with the same overflow-free arithmetic."""
+    require_browser()
+    result = huge_and_ones[0]
+    path = tmp_path / "map.html"
+    webmap.write_map(result, path)
+    with open_map(path) as session:
+        rows = session.page.locator("#ss-ranking .ss-rank-row")
+        rows.first.wait_for()
+        listed = [rows.nth(i).get_attribute("data-site") for i in range(rows.count())]
+        session.assert_clean()
+    assert listed == result.top(len(listed))["candidate_id"].tolist()
