@@ -482,7 +482,7 @@ def clean_candidates(
 def _warn_dropped(hygiene: Hygiene, labels: np.ndarray, lines: np.ndarray, source: str) -> None:
     for mask, why in (
         (hygiene.status == "missing", "have no geometry"),
-        (hygiene.status == "degenerate", "have no area left after repair (a degenerate polygon)"),
+        (hygiene.status == "degenerate", "have no area (a degenerate polygon)"),
         (lines, "are lines, not parcels or points"),
     ):
         if mask.any():

@@ -221,9 +221,7 @@ def test_candidates_flag_repairs_drop_degenerate_and_report_duplicates(
     }
     log = caplog.text
     assert "1 candidate(s) of messy.gpkg have no geometry and are dropped: 'F' (row 8)" in log
-    assert "have no area left after repair (a degenerate polygon) and are dropped: 'C' (row 5)" in (
-        log
-    )
+    assert "have no area (a degenerate polygon) and are dropped: 'C' (row 5)" in (log)
     assert "1 candidate(s) of messy.gpkg are lines, not parcels or points and are dropped: " in log
     assert "'D' (row 6)" in log
     # the bowtie's lobes cancel in the ring formula: 0 as drawn, both lobes once repaired
@@ -350,3 +348,18 @@ def test_run_on_messy_parcels_flags_and_records(tmp_path: Path) -> None:
         {"kept": "P22", "duplicates": ["P22dup"]}
     ]
     assert "shells minus holes" in geometry["repair_method"]
+
+
+def test_missing_ids_name_their_rows(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame(
+        {"apn": ["A", None, "C", None]},
+        geometry=[shapely.box(X0 + i * 100, Y0, X0 + i * 100 + 50, Y0 + 50) for i in range(4)],
+        crs=UTM,
+    )
+    path = tmp_path / "ids.gpkg"
+    pyogrio.write_dataframe(frame, path)
+    with pytest.raises(LayerError) as info:
+        load_candidates(CandidatesSpec(source=path, id="apn"), "auto")
+    assert str(info.value) == (
+        "candidates.id: 2 candidate(s) have no apn (rows 2, 4); fill them in or omit 'id:'"
+    )
