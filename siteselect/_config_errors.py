@@ -100,6 +100,12 @@ def _tags(ctx: dict[str, Any]) -> list[str]:
     return [t.strip(" '\"") for t in str(ctx.get("expected_tags", "")).split(",")]
 
 
+def _shown(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a 400-digit number stays readable)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _message(error: dict[str, Any], loc: PathKey, data: Any, root: type[BaseModel]) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
@@ -122,7 +128,7 @@ def _message(error: dict[str, Any], loc: PathKey, data: Any, root: type[BaseMode
     if kind in bounds:
         limit = next(iter(ctx.values()), "?")
         limit = f"{limit:g}" if isinstance(limit, (int, float)) else limit
-        return f"must be {bounds[kind]} {limit} (got {given!r})"
+        return f"must be {bounds[kind]} {limit} (got {_shown(given)})"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '?')} (got {given!r})"
     if kind == "union_tag_invalid":
@@ -133,7 +139,9 @@ def _message(error: dict[str, Any], loc: PathKey, data: Any, root: type[BaseMode
     if kind == "union_tag_not_found":
         return f"missing '{_discriminator(ctx)}'"
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
-        return f"must be a number (got {given!r})"
+        return f"must be a number (got {_shown(given)})"
+    if kind == "finite_number":
+        return f"must be a finite number (got {_shown(given)})"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"must be a mapping of settings (got {given!r})"
     if kind == "too_short":

@@ -24,6 +24,7 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from siteselect.results import CriterionInfo
+from siteselect.scoring import weight_shares
 
 #: Characters that :func:`html.escape` leaves alone but that matter inside the
 #: JavaScript template literals folium wraps popups and tooltips in.
@@ -248,11 +249,12 @@ def popup_html(row: pd.Series, criteria: Sequence[CriterionInfo]) -> str:
         criterion (label, raw value with unit, score, weight, contribution, bar).
     """
     rank = format_rank(row.get("rank"))
-    total_weight = float(sum(c.weight for c in criteria))
-    max_share = (
-        max((c.weight for c in criteria), default=0.0) / total_weight if total_weight else 0.0
+    shares = weight_shares([c.weight for c in criteria]) if criteria else []
+    max_share = float(max(shares, default=0.0))
+    rows = "".join(
+        _breakdown_row(row, c, float(share), max_share)
+        for c, share in zip(criteria, shares, strict=True)
     )
-    rows = "".join(_breakdown_row(row, c, total_weight, max_share) for c in criteria)
     return (
         f'<div class="ss-popup" id="ss-popup-{rank}" data-rank="{rank}">'
         f'<div class="ss-popup-head"><span class="ss-popup-rank">#{rank}</span>'
@@ -271,15 +273,15 @@ def popup_html(row: pd.Series, criteria: Sequence[CriterionInfo]) -> str:
 def _breakdown_row(
     row: pd.Series,
     criterion: CriterionInfo,
-    total_weight: float,
+    share: float,
     max_share: float,
 ) -> str:
     """One ``<tr>`` of the breakdown: label, value, score, weight, contribution, bar.
 
-    ``max_share`` is the largest normalised weight: the bar track of that criterion
-    spans the whole cell, the others proportionally less.
+    ``share`` is the criterion's normalised weight and ``max_share`` the largest:
+    the bar track of that criterion spans the whole cell, the others
+    proportionally less.
     """
-    share = criterion.weight / total_weight if total_weight > 0 else 0.0
     contribution = row.get("contrib_" + criterion.name)
     return (
         f'<tr class="ss-criterion" data-criterion="{esc(criterion.name)}">'

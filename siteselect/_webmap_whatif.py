@@ -166,10 +166,16 @@ _SCRIPT = r"""
   function fixed3(x) { return (x === null || isNaN(x)) ? "n/a" : x.toFixed(3); }
   function fmtWeight(w) { return String(Math.round(w * 100) / 100); }
 
-  // Same arithmetic as siteselect.scoring.score_table: contribution = s * w / W,
+  // Same arithmetic as siteselect.scoring.score_table: weights divided by the largest
+  // (v = w / max w, so no sum overflows), contribution = s * v / V with V = sum of v,
   // accumulated in criterion order, missing scores count 0.
-  function totals(w) {
-    var W = 0, j, i;
+  function scaled(w) {
+    var m = 0, j;
+    for (j = 0; j < k; j++) { if (w[j] > m) { m = w[j]; } }
+    return w.map(function (x) { return m > 0 ? x / m : 0; });
+  }
+  function totals(weights) {
+    var w = scaled(weights), W = 0, j, i;
     for (j = 0; j < k; j++) { W += w[j]; }
     var t = new Float64Array(n);
     for (j = 0; j < k; j++) {
@@ -251,8 +257,8 @@ _SCRIPT = r"""
     return '<span class="ss-move ss-down">\u25bc' + (rank - before) + '</span>';
   }
   function update() {
-    var W = 0;
-    for (var j = 0; j < k; j++) { W += weights[j]; }
+    var v = scaled(weights), W = 0;
+    for (var j = 0; j < k; j++) { W += v[j]; }
     var note = document.getElementById("ss-whatif-note");
     if (!(W > 0)) {
       note.textContent = "Give at least one criterion a weight above 0.";
@@ -286,7 +292,7 @@ _SCRIPT = r"""
     C.forEach(function (c, j) {
       document.getElementById("ss-w-value-" + j).textContent = fmtWeight(weights[j]);
       document.getElementById("ss-w-share-" + j).textContent =
-        Math.round(100 * weights[j] / W) + "%";
+        Math.round(100 * v[j] / W) + "%";
     });
   }
   function openRank(rank) {

@@ -126,10 +126,16 @@ class CandidatesSpec(LayerSpec):
     """The candidate sites: polygons (parcels) or points, with filters."""
 
     id: str | None = Field(
-        default=None, description="Unique id column; default: row numbers C000001..."
+        default=None,
+        description="Unique id column; default: the source row number, C000001...",
     )
     min_area_acres: float | None = Field(default=None, ge=0, description="Drop smaller parcels.")
     max_area_acres: float | None = Field(default=None, gt=0, description="Drop larger parcels.")
+    dedupe: bool = Field(
+        default=False,
+        description="Keep one candidate (the first by id) of each set with exactly the same "
+        "geometry; the dropped ids go to run.json. Duplicates are reported either way.",
+    )
 
 
 class NetworkSpec(_Model):

@@ -30,7 +30,7 @@ import numpy as np
 import shapely
 
 from siteselect._errors import CriterionError
-from siteselect.expressions import ExpressionError, evaluate
+from siteselect.expressions import DivisionByZeroError, ExpressionError, evaluate
 
 logger = logging.getLogger(__name__)
 
@@ -67,15 +67,43 @@ class DemandPoints:
         return DemandPoints(self.x[keep], self.y[keep], self.population[keep], self.zone[keep])
 
 
+def zone_label(zones: gpd.GeoDataFrame, position: int) -> str:
+    """``'06073000100' (row 12)``: the zone's name and its row in the source file.
+
+    The name is the layer's ``feature_name`` (its ``name_column``); the row is
+    1-based, from the index :func:`siteselect.layers.read_vector` keeps (the
+    feature's position in the file).
+    """
+    label = f"zone #{position + 1}"
+    if "feature_name" in zones.columns:
+        label = repr(str(zones["feature_name"].iloc[position]))
+    index = zones.index[position]
+    if isinstance(index, (int, np.integer)):
+        label += f" (row {int(index) + 1})"
+    return label
+
+
+def _examples(zones: gpd.GeoDataFrame, rows: np.ndarray, limit: int = 3) -> str:
+    text = ", ".join(zone_label(zones, int(i)) for i in rows[:limit])
+    return text + (", ..." if len(rows) > limit else "")
+
+
 def zone_population(zones: gpd.GeoDataFrame, expression: str, what: str) -> np.ndarray:
     """Evaluate the target-population expression for every zone.
 
-    Missing values (NaN) count as 0 with a warning; negative results are an error.
+    * a missing input (an empty or non-numeric cell) makes that zone's population
+      missing: it counts as 0 people, with a warning naming how many zones and
+      which (a census table leaves suppressed or empty cells; no people is the
+      conservative reading);
+    * dividing by 0 is an error naming the zones and the divisor: the expression
+      has no meaning there and no number would be right;
+    * a missing input in every zone, or a negative or infinite result, is an
+      error naming the zone.
 
     Parameters
     ----------
     zones : geopandas.GeoDataFrame
-        The zone layer.
+        The zone layer (with ``feature_name`` when read through the study).
     expression : str
         E.g. ``hh_income_100K_149K + hh_income_150K_199K``.
     what : str
@@ -84,23 +112,48 @@ def zone_population(zones: gpd.GeoDataFrame, expression: str, what: str) -> np.n
     Raises
     ------
     CriterionError
-        Malformed expression, unknown column, or negative population.
+        Malformed expression, unknown column, division by zero, or a negative or
+        infinite population.
     """
     try:
         population = np.asarray(evaluate(expression, zones), dtype="float64")
+    except DivisionByZeroError as exc:
+        raise CriterionError(
+            f"{what}: population {expression!r} divides by zero ({exc.divisor} is 0) for "
+            f"{len(exc.rows)} zone(s): {_examples(zones, exc.rows)}; change the expression "
+            "or leave those zones out of the layer"
+        ) from None
     except ExpressionError as exc:
         raise CriterionError(f"{what}: population: {exc}") from None
-    missing = ~np.isfinite(population)
+    missing = np.isnan(population)
+    if len(population) and missing.all():
+        raise CriterionError(
+            f"{what}: population {expression!r} has a missing input for every zone "
+            f"(e.g. {_examples(zones, np.arange(len(population)))}); check that its columns "
+            "hold numbers"
+        )
     if missing.any():
+        rows = np.flatnonzero(missing)
         logger.warning(
-            "%s: population is missing for %d zone(s); counted as 0", what, missing.sum()
+            "%s: population %r has a missing input for %d zone(s) (%s); counted as 0",
+            what,
+            expression,
+            len(rows),
+            _examples(zones, rows),
         )
         population = np.where(missing, 0.0, population)
-    if (population < 0).any():
-        row = int(np.flatnonzero(population < 0)[0])
+    infinite = np.flatnonzero(np.isinf(population))
+    if len(infinite):
         raise CriterionError(
-            f"{what}: population {expression!r} is negative for zone row {row} "
-            f"({population[row]:g}); check the expression"
+            f"{what}: population {expression!r} is not a finite number for "
+            f"{_examples(zones, infinite)}; check the columns' values"
+        )
+    negative = np.flatnonzero(population < 0)
+    if len(negative):
+        row = int(negative[0])
+        raise CriterionError(
+            f"{what}: population {expression!r} is negative for {len(negative)} zone(s), "
+            f"e.g. {zone_label(zones, row)} ({population[row]:g}); check the expression"
         )
     return population
 

@@ -9,8 +9,9 @@ OurAirports ``runways.csv`` format becomes runway centre lines. Rasters are
 opened with rasterio.
 
 Every reader checks what would otherwise fail later and obscurely: missing file,
-no CRS, no features, null or invalid geometries (invalid ones are repaired with
-``shapely.make_valid`` and counted in the log, never dropped silently).
+no CRS, no features, null or invalid geometries (invalid ones are repaired and
+collections reduced by :mod:`siteselect.geometry_hygiene`, with counts and rows
+in the log, never dropped silently).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from siteselect._errors import LayerError
 from siteselect.config import LayerSpec
 from siteselect.coordinates import check_coordinates
 from siteselect.rasters import band_index, value_unit
+from siteselect.geometry_hygiene import layer_hygiene
 
 logger = logging.getLogger(__name__)
 
@@ -255,43 +257,43 @@ def apply_where(
     return kept
 
 
-def repair_geometries(frame: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
-    """Repair invalid geometries in place (make_valid) and report null ones.
+def repair_geometries(
+    frame: gpd.GeoDataFrame, what: str, diagnostics: dict[str, Any] | None = None
+) -> gpd.GeoDataFrame:
+    """Geometry hygiene of a layer (see :mod:`siteselect.geometry_hygiene`).
 
-    Null or empty geometries are removed with a warning that names how many and
-    the first row labels; invalid ones are repaired and counted.
+    Features without geometry, or with nothing left after repair, are removed
+    with a warning naming their rows; invalid geometries are repaired (shells
+    minus holes for polygons) and collections reduced to their highest-dimension
+    part, with counts, rows and area changes in the log. The record of what was
+    done goes to ``diagnostics[what]`` when a dict is given.
     """
-    geoms = frame.geometry.to_numpy()
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if missing.any():
-        first = ", ".join(map(str, frame.index[missing][:5]))
-        logger.warning(
-            "%s: %d feature(s) without geometry skipped (rows %s...)",
-            what,
-            int(missing.sum()),
-            first,
-        )
-        frame = frame[~missing]
-        geoms = geoms[~missing]
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        reasons = shapely.is_valid_reason(geoms[invalid][:1])
-        logger.warning(
-            "%s: repaired %d invalid geometr%s (first: row %s, %s)",
-            what,
-            int(invalid.sum()),
-            "y" if invalid.sum() == 1 else "ies",
-            frame.index[invalid][0],
-            reasons[0],
-        )
-        repaired = geoms.copy()
-        repaired[invalid] = shapely.make_valid(geoms[invalid])
-        frame = frame.set_geometry(gpd.GeoSeries(repaired, index=frame.index, crs=frame.crs))
+    frame, record = layer_hygiene(frame, what)
+    if diagnostics is not None:
+        diagnostics[what] = record
     return frame
 
 
-def read_vector(spec: LayerSpec, name: str) -> gpd.GeoDataFrame:
+def _positional_index(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Index = the feature's 0-based position in the file (a named index becomes a column)."""
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return frame
+    return frame.reset_index(drop=all(name is None for name in index.names))
+
+
+def read_vector(
+    spec: LayerSpec,
+    name: str,
+    *,
+    repair: bool = True,
+    diagnostics: dict[str, Any] | None = None,
+) -> gpd.GeoDataFrame:
     """Read a vector layer, filter it and check it.
+
+    The frame's index is each feature's 0-based position in the file (kept
+    through the filter and the hygiene), so that messages can name the 1-based
+    source row (:func:`siteselect.geometry_hygiene.source_rows`).
 
     Parameters
     ----------
@@ -299,6 +301,11 @@ def read_vector(spec: LayerSpec, name: str) -> gpd.GeoDataFrame:
         Where and how to read.
     name : str
         Layer name for messages (``layers.hospitals``).
+    repair : bool
+        Apply the geometry hygiene (:func:`repair_geometries`); the candidates
+        do theirs in the working CRS, with their ids.
+    diagnostics : dict, optional
+        Receives the hygiene record under ``name``.
 
     Raises
     ------
@@ -326,11 +333,13 @@ def read_vector(spec: LayerSpec, name: str) -> gpd.GeoDataFrame:
     check_coordinates(frame, spec, name)
     if len(frame) == 0:
         raise LayerError(f"{name}: {spec.source.name} has no features")
-    frame = apply_where(frame, spec.where, name)
+    frame = apply_where(_positional_index(frame), spec.where, name)
     if len(frame) == 0:
         raise LayerError(f"{name}: no feature of {spec.source.name} matches 'where: {spec.where}'")
-    frame = repair_geometries(frame, name)
-    if len(frame) == 0:
+    if repair:
+        frame = repair_geometries(frame, name, diagnostics)
+    geoms = frame.geometry.to_numpy()
+    if len(frame) == 0 or (shapely.is_missing(geoms) | shapely.is_empty(geoms)).all():
         raise LayerError(f"{name}: {spec.source.name} has no feature with a geometry")
     logger.info("%s: read %d features from %s", name, len(frame), spec.source.name)
     return frame

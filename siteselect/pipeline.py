@@ -32,7 +32,7 @@ from siteselect.scoring import (
     rank,
     score_table,
 )
-from siteselect.study import Study, load_study
+from siteselect.study import CANDIDATE_COLUMNS, Study, load_study
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         ids = study.candidates["candidate_id"].to_numpy()
         table = pd.concat(
             [
-                study.candidates[["candidate_id", "area_acres"]].reset_index(drop=True),
+                study.candidates[list(CANDIDATE_COLUMNS)].reset_index(drop=True),
                 pd.DataFrame(extra),
                 scores,
             ],

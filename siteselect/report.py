@@ -28,6 +28,7 @@ import pandas as pd
 from siteselect._report_figures import contributions_chart, map_thumbnail, png_data_uri
 from siteselect._webmap_popup import esc, format_number, format_score, format_value
 from siteselect.results import CriterionInfo, RunResult
+from siteselect.scoring import weight_shares
 
 LOG = logging.getLogger(__name__)
 
@@ -301,12 +302,12 @@ def _airports(result: RunResult) -> str:
 
 
 def _weights(criteria: Sequence[CriterionInfo]) -> str:
-    total_weight = sum(c.weight for c in criteria)
+    shares = weight_shares([c.weight for c in criteria]) if criteria else []
     rows = "".join(
         f"<tr><td>{esc(c.label)}</td><td>{esc(c.transform)}</td>"
         f'<td class="num">{esc(f"{c.weight:g}")}</td>'
-        f'<td class="num">{100 * c.weight / total_weight if total_weight else 0:.0f}%</td></tr>'
-        for c in criteria
+        f'<td class="num">{100 * share:.0f}%</td></tr>'
+        for c, share in zip(criteria, shares, strict=True)
     )
     return (
         "<h2>Criteria and weights</h2>"

@@ -129,15 +129,60 @@ class WeightedCriterion:
     weight: float
 
 
+def scaled_weights(weights: list[float] | np.ndarray) -> tuple[np.ndarray, float]:
+    """The weights divided by the largest, and their sum: no weight can overflow.
+
+    Every scaled weight is in [0, 1] and their sum at most their count, so
+    ``[1e308, 1e308]`` scales to ``[1, 1]`` exactly as ``[1, 1]`` does; scaling
+    every weight by a power of two leaves the result bit-for-bit identical.
+    The sum is taken left to right (as the map's what-if script does).
+
+    >>> scaled_weights([1e308, 1e308]), scaled_weights([3.0, 1.0])[1]
+    ((array([1., 1.]), 2.0), 1.3333333333333333)
+
+    Raises
+    ------
+    ValueError
+        A weight that is negative or not finite, or every weight 0 (the config
+        refuses all three; this guards calls from code).
+    """
+    values = np.asarray(weights, dtype="float64")
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise ValueError(f"weights must be finite and >= 0, got {values.tolist()}")
+    top = values.max(initial=0.0)
+    if top == 0:
+        raise ValueError("every weight is 0; give at least one criterion a weight > 0")
+    scaled = values / top
+    return scaled, float(sum(scaled.tolist()))
+
+
+def weight_shares(weights: list[float] | np.ndarray) -> np.ndarray:
+    """Each weight's share of their sum (:func:`scaled_weights`, so never overflowing).
+
+    >>> weight_shares([1e308, 1e308]).tolist(), weight_shares([3.0, 1.0]).tolist()
+    ([0.5, 0.5], [0.75, 0.25])
+    """
+    scaled, total = scaled_weights(weights)
+    return scaled / total
+
+
 def score_table(criteria: list[WeightedCriterion], n: int) -> pd.DataFrame:
-    """raw_/score_/contrib_ columns and ``total_score`` for ``n`` candidates."""
-    total_weight = sum(c.weight for c in criteria)
+    """raw_/score_/contrib_ columns and ``total_score`` for ``n`` candidates.
+
+    ``contrib_<name>`` is ``score * v / V`` with ``v`` the criterion's weight
+    divided by the largest weight and ``V`` the sum of those
+    (:func:`scaled_weights`): the weighted mean ``Σ w·score / Σ w`` without
+    overflow. ``total_score`` is the sum of the contributions, in [0, 1].
+    """
+    scaled, scaled_sum = (
+        scaled_weights([c.weight for c in criteria]) if criteria else (np.zeros(0), 1.0)
+    )
     columns: dict[str, np.ndarray] = {}
     total = np.zeros(n)
-    for criterion in criteria:
+    for criterion, weight in zip(criteria, scaled, strict=True):
         raw = np.asarray(criterion.measurement.values, dtype="float64")
         score = criterion.transform.apply(raw)
-        contribution = score * criterion.weight / total_weight
+        contribution = score * weight / scaled_sum
         columns[f"raw_{criterion.name}"] = raw
         columns[f"score_{criterion.name}"] = score
         columns[f"contrib_{criterion.name}"] = contribution

@@ -21,6 +21,7 @@ from siteselect._errors import ConfigError, LayerError
 from siteselect.config import CandidatesSpec, Config, LayerSpec
 from siteselect.coordinates import NEAR_STUDY_M, CoordinateError, Reference, check_near, diagnose
 from siteselect.geo import m2_to_acres, to_working, working_crs
+from siteselect.geometry_hygiene import REPAIR_METHOD, clean_candidates, source_rows
 from siteselect.layers import feature_names, read_vector
 from siteselect.network import RoadGraph, load_road_graph
 
@@ -78,7 +79,9 @@ class Study:
             spec = self.layer_spec(name)
             where = self.config.where(("layers", name))
             try:
-                raw = read_vector(spec, f"layers.{name}")
+                raw = read_vector(
+                    spec, f"layers.{name}", diagnostics=self.diagnostics.setdefault("geometry", {})
+                )
             except CoordinateError as exc:
                 raise exc.explained(spec, self.reference, where) from None
             frame = to_working(raw, self.crs, f"layers.{name}")
@@ -145,9 +148,21 @@ class Study:
         return shapely.get_x(points), shapely.get_y(points)
 
 
+CANDIDATE_COLUMNS = (
+    "candidate_id",
+    "area_acres",
+    "source_row",
+    "geometry_repaired",
+    "area_before_repair_acres",
+    "duplicate_of",
+)
+"""Columns of the candidates that go to the outputs ahead of the criteria's."""
+
+
 def _candidate_ids(frame: gpd.GeoDataFrame, spec: CandidatesSpec) -> pd.Series:
+    """The ``id`` column as strings, or ``C<source row>`` (``C000012``) without one."""
     if spec.id is None:
-        return pd.Series([f"C{i + 1:06d}" for i in range(len(frame))], index=frame.index)
+        return pd.Series([f"C{row:06d}" for row in source_rows(frame)], index=frame.index)
     if spec.id not in frame.columns:
         raise LayerError(
             f"candidates.id: column {spec.id!r} not in {spec.source.name} "
@@ -155,7 +170,12 @@ def _candidate_ids(frame: gpd.GeoDataFrame, spec: CandidatesSpec) -> pd.Series:
         )
     ids = frame[spec.id].astype("string")
     if ids.isna().any():
-        raise LayerError(f"candidates.id: {int(ids.isna().sum())} candidate(s) have no {spec.id}")
+        rows = source_rows(frame)[ids.isna().to_numpy()]
+        raise LayerError(
+            f"candidates.id: {int(ids.isna().sum())} candidate(s) have no {spec.id} "
+            f"(rows {', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''}); "
+            "fill them in or omit 'id:'"
+        )
     duplicated = ids[ids.duplicated()]
     if len(duplicated):
         raise LayerError(
@@ -165,20 +185,32 @@ def _candidate_ids(frame: gpd.GeoDataFrame, spec: CandidatesSpec) -> pd.Series:
     return ids
 
 
-def load_candidates(spec: CandidatesSpec, crs_setting: str) -> tuple[gpd.GeoDataFrame, pyproj.CRS]:
-    """Read the candidates, pick the working CRS, filter by area.
+def load_candidates(
+    spec: CandidatesSpec, crs_setting: str, diagnostics: dict[str, Any] | None = None
+) -> tuple[gpd.GeoDataFrame, pyproj.CRS]:
+    """Read the candidates, pick the working CRS, clean the geometries, filter by area.
+
+    The geometry hygiene (:func:`siteselect.geometry_hygiene.clean_candidates`)
+    runs in the working CRS, after the ids are known, so that every message
+    names the candidate id and its source row and areas are in acres; its
+    record goes to ``diagnostics["candidates"]`` when a dict is given.
 
     Returns
     -------
-    (candidates in the working CRS with candidate_id and area_acres, working CRS)
+    (candidates in the working CRS with :data:`CANDIDATE_COLUMNS`, working CRS)
     """
-    frame = read_vector(spec, "candidates")
-    crs = working_crs(crs_setting, frame.geometry.to_crs("EPSG:4326"))
+    frame = read_vector(spec, "candidates", repair=False)
+    present = ~(shapely.is_missing(frame.geometry.to_numpy()) | frame.geometry.is_empty)
+    crs = working_crs(crs_setting, frame.geometry[present].to_crs("EPSG:4326"))
     frame = to_working(frame, crs, "candidates")
     frame = frame.assign(
-        candidate_id=_candidate_ids(frame, spec).to_numpy(),
-        area_acres=m2_to_acres(frame.geometry.area.to_numpy()),
+        candidate_id=_candidate_ids(frame, spec).to_numpy(), source_row=source_rows(frame)
     )
+    frame = frame.sort_values("candidate_id", kind="stable")
+    frame, record = clean_candidates(frame, spec.source.name, spec.dedupe)
+    if diagnostics is not None:
+        diagnostics["candidates"] = record
+    frame = frame.assign(area_acres=m2_to_acres(frame.geometry.area.to_numpy()))
     before = len(frame)
     if spec.min_area_acres is not None:
         frame = frame[frame["area_acres"] >= spec.min_area_acres]
@@ -268,14 +300,15 @@ def load_study(config: Config) -> Study:
         Coordinates that cannot be right, or no candidate inside the study
         area, with the likely cause.
     """
+    geometry: dict[str, Any] = {"repair_method": REPAIR_METHOD}
     try:
-        candidates, crs = load_candidates(config.candidates, config.crs)
+        candidates, crs = load_candidates(config.candidates, config.crs, geometry)
     except CoordinateError as exc:
         raise _candidates_error(config, exc) from None
     study_area = None
     if config.study_area is not None:
         try:
-            raw_area = read_vector(config.study_area, "study_area")
+            raw_area = read_vector(config.study_area, "study_area", diagnostics=geometry)
         except CoordinateError as exc:
             reference = Reference.from_extent(candidates, NEAR_STUDY_M, "the candidates' extent")
             raise exc.explained(
@@ -288,4 +321,10 @@ def load_study(config: Config) -> Study:
         if (~inside).any():
             logger.info("candidates: %d outside the study area dropped", int((~inside).sum()))
             candidates = candidates[inside.to_numpy()].reset_index(drop=True)
-    return Study(config=config, crs=crs, candidates=candidates, study_area=study_area)
+    return Study(
+        config=config,
+        crs=crs,
+        candidates=candidates,
+        study_area=study_area,
+        diagnostics={"geometry": geometry},
+    )

@@ -3,7 +3,8 @@
 Each transform is a small pydantic model (the YAML ``transform:`` block) with an
 ``apply`` method that is vectorised over a numpy array and a ``describe`` method
 for reports. NaN in gives NaN out: the scoring step decides what a missing
-value means, never the transform.
+value means, never the transform. Parameters must be finite (``.inf`` is a
+config error) and no value, however large, makes a transform overflow.
 
 >>> import numpy as np
 >>> Linear(fn="linear", best=2, worst=15).apply(np.array([0.0, 2.0, 8.5, 15.0, 30.0]))
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Transform(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def apply(self, values: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         """Return scores in [0, 1] for ``values`` (NaN stays NaN)."""
@@ -37,6 +38,22 @@ class _Transform(BaseModel):
     def needs_data_range(self) -> bool:
         """Whether the transform is relative to the candidate set (min-max)."""
         return False
+
+
+def _ramp(values: np.ndarray, zero_at: float, one_at: float) -> np.ndarray:
+    """``(values - zero_at) / (one_at - zero_at)``, without overflow for huge bounds.
+
+    When ``one_at - zero_at`` overflows (bounds near +-1.8e308), everything is
+    first divided by the larger bound's magnitude; otherwise the plain formula
+    (exact at the bounds) is used. An overflowing ``values - zero_at`` gives
+    +-inf, which the callers clip or which is the right side of the ramp.
+    """
+    span = one_at - zero_at
+    with np.errstate(over="ignore", invalid="ignore"):
+        if math.isfinite(span):
+            return (values - zero_at) / span
+        scale = max(abs(zero_at), abs(one_at))
+        return (values / scale - zero_at / scale) / (one_at / scale - zero_at / scale)
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -64,7 +81,7 @@ class Linear(_Transform):
     def apply(self, values: np.ndarray) -> np.ndarray:
         values = np.asarray(values, dtype="float64")
         # "+ 0.0" turns -0.0 into 0.0 so outputs print cleanly
-        return np.clip((values - self.worst) / (self.best - self.worst), 0.0, 1.0) + 0.0
+        return np.clip(_ramp(values, self.worst, self.best), 0.0, 1.0) + 0.0
 
     def describe(self, unit: str = "") -> str:
         return f"linear: {_fmt(self.best, unit)} -> 1, {_fmt(self.worst, unit)} -> 0"
@@ -84,7 +101,8 @@ class Logistic(_Transform):
     def apply(self, values: np.ndarray) -> np.ndarray:
         values = np.asarray(values, dtype="float64")
         sign = 1.0 if self.better == "higher" else -1.0
-        z = np.clip(sign * (values - self.midpoint) / self.scale, -700, 700)
+        with np.errstate(over="ignore"):
+            z = np.clip(sign * (values - self.midpoint) / self.scale, -700, 700)
         return 1.0 / (1.0 + np.exp(-z))
 
     def describe(self, unit: str = "") -> str:
@@ -103,7 +121,8 @@ class Gaussian(_Transform):
 
     def apply(self, values: np.ndarray) -> np.ndarray:
         values = np.asarray(values, dtype="float64")
-        return np.exp(-0.5 * ((values - self.ideal) / self.sd) ** 2)
+        with np.errstate(over="ignore"):
+            return np.exp(-0.5 * ((values - self.ideal) / self.sd) ** 2)
 
     def describe(self, unit: str = "") -> str:
         return f"gaussian: 1 at {_fmt(self.ideal, unit)}, sd {_fmt(self.sd, unit)}"
@@ -171,7 +190,7 @@ class MinMax(_Transform):
             out = np.ones_like(values)
             out[np.isnan(values)] = np.nan
             return out
-        scaled = (values - lo) / (hi - lo)
+        scaled = _ramp(values, lo, hi)
         return scaled if self.better == "higher" else 1.0 - scaled
 
     def describe(self, unit: str = "") -> str:

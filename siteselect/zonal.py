@@ -325,17 +325,21 @@ def _batches(tasks: _Tasks, tile: int, max_cells: int) -> list[np.ndarray]:
 # --- entry points -------------------------------------------------------------------------
 
 
-def _check_types(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _check_types(
+    geoms: np.ndarray, labels: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     types = shapely.get_type_id(geoms)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     polygon = np.isin(types, (_POLYGON, _MULTIPOLYGON)) & ~empty
     point = np.isin(types, (_POINT, _MULTIPOINT)) & ~empty
     bad = ~(polygon | point | empty)
     if bad.any():
-        first = int(np.flatnonzero(bad)[0])
+        where = np.flatnonzero(bad)
+        first = int(where[0])
+        name = f"candidate {labels[first]!s}" if labels is not None else f"geometry #{first + 1}"
         raise CriterionError(
-            f"zonal statistics need polygons or points; feature {first} is a "
-            f"{geoms[first].geom_type}: buffer lines into polygons first"
+            f"zonal statistics need polygons or points; {name} is a {geoms[first].geom_type} "
+            f"({len(where)} such); give it an area (a polygon) or remove it from the layer"
         )
     return np.flatnonzero(polygon), np.flatnonzero(point)
 
@@ -347,6 +351,7 @@ def zonal_stats_grid(
     percentiles: Sequence[float] = (),
     tile: int = TILE_CELLS,
     max_cells: int = MAX_BUFFER_CELLS,
+    labels: Sequence[str] | None = None,
 ) -> ZonalResult:
     """Zonal statistics of the values ``read`` returns on ``grid``, per geometry.
 
@@ -362,13 +367,15 @@ def zonal_stats_grid(
         Percentiles (0..100) to compute, coverage-weighted (see :class:`ZonalResult`).
     tile, max_cells : int
         Raster tile side and buffer cells per batch (memory bounds).
+    labels : sequence of str, optional
+        How messages name each geometry (candidate id and row).
     """
     geoms = np.asarray(geoms, dtype=object)
     n = len(geoms)
     accumulator = Accumulator(n, percentiles)
     area_cells = np.zeros(n)
     point_count = np.zeros(n)
-    polygons, points = _check_types(geoms)
+    polygons, points = _check_types(geoms, labels)
     if len(polygons):
         bounds = shapely.bounds(geoms[polygons])
         origin_row, origin_col = _origins(bounds, grid)

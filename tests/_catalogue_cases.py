@@ -75,6 +75,7 @@ def _all_weights_zero(w: World) -> None:
 
 YAML_CASES = [
     Case("yaml-syntax", _yaml_syntax, ("world.yaml", "invalid yaml")),
+    Case("yaml-alias-bomb", _alias_bomb, ("world.yaml", "alias")),
     Case("yaml-tabs", _tabs, ("{line:\tweight}", "tab", "spaces")),
     Case("yaml-duplicate-key", _duplicate_key, ("{line:weight: 5}", "weight", "twice")),
     Case("yaml-not-utf8", _latin1_config, ("world.yaml", "utf-8")),
@@ -557,8 +558,6 @@ OUTPUT_CASES = [
     Case("out-not-writable", _out_not_writable, ("/proc/siteselect-out", "writ")),
 ]
 
-# Re-enabled once alias expansion is bounded (until then it exhausts memory):
-# Case("yaml-alias-bomb", _alias_bomb, ("world.yaml", "alias"))
 CASES: list[Case] = (
     YAML_CASES + EXPRESSION_CASES + VECTOR_CASES + RASTER_CASES + NETWORK_CASES + OUTPUT_CASES
 )

@@ -11,6 +11,7 @@ import pytest
 
 from siteselect._errors import ConfigError
 from siteselect.config import config_schema, load_config
+from tests._lines import line_of
 from tests._world import WORLD_CONFIG
 
 
@@ -20,13 +21,6 @@ def _variant(world_config: Path, name: str, old: str, new: str) -> Path:
     path = world_config.parent / f"{name}.yaml"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     return path
-
-
-def _line_of(path: Path, needle: str) -> int:
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if needle in line:
-            return number
-    raise AssertionError(needle)
 
 
 def test_valid_config_resolves_paths(world_config: Path) -> None:
@@ -41,7 +35,7 @@ def test_negative_weight_names_file_line_and_field(world_config: Path) -> None:
     path = _variant(world_config, "neg", "    weight: 2\n  members", "    weight: -1\n  members")
     with pytest.raises(ConfigError) as info:
         load_config(path)
-    line = _line_of(path, "weight: -1")
+    line = line_of(path, "weight: -1")
     assert str(info.value).endswith(
         f"neg.yaml:{line}: criteria.seismic.weight: must be >= 0 (got -1)"
     )
@@ -52,7 +46,7 @@ def test_typo_key_suggests_the_right_one(world_config: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     message = str(info.value)
-    assert f"typo.yaml:{_line_of(path, 'wieght')}: criteria.freeway_access.wieght" in message
+    assert f"typo.yaml:{line_of(path, 'wieght')}: criteria.freeway_access.wieght" in message
     assert "did you mean 'weight'" in message
 
 
@@ -62,7 +56,7 @@ def test_missing_layer_file(world_config: Path) -> None:
         load_config(path)
     message = str(info.value)
     assert (
-        f"missing.yaml:{_line_of(path, 'hazard:')}: layers.hazard.source: file not found" in message
+        f"missing.yaml:{line_of(path, 'hazard:')}: layers.hazard.source: file not found" in message
     )
     assert "nowhere.tif" in message
 

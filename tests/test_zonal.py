@@ -316,7 +316,7 @@ def test_band_by_index_or_name(tmp_path: Path) -> None:
 
 def test_lines_are_refused_with_a_clear_error(tmp_path: Path) -> None:
     path = _write(tmp_path / "r.tif", np.ones((2, 2)), 0, 20, 10)
-    with pytest.raises(CriterionError, match="feature 1 is a LineString"):
+    with pytest.raises(CriterionError, match="geometry #2 is a LineString"):
         zonal_stats(np.array([shapely.Point(1, 1), shapely.LineString([(0, 0), (5, 5)])]), path)
 
 

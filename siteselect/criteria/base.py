@@ -33,14 +33,19 @@ class KindSpec(BaseModel):
     """Fields common to every criterion or constraint entry.
 
     Subclasses add their own parameters, declare ``kind`` as a ``Literal`` and
-    override :meth:`bounds` when they support constraint bounds.
+    override :meth:`bounds` when they support constraint bounds. Every number
+    must be finite (``.inf`` and ``.nan`` are config errors); ``weight`` must be
+    a YAML number (a quoted ``"2"`` or ``yes`` is an error, not silently 2 or 1).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     kind: str
     weight: float | None = Field(
-        default=None, ge=0, description="Relative importance (criteria only); >= 0."
+        default=None,
+        ge=0,
+        strict=True,
+        description="Relative importance (criteria only); a finite number >= 0.",
     )
     transform: Transform | None = Field(
         default=None, description="Value function mapping the raw value to [0, 1] (criteria only)."

@@ -36,6 +36,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from siteselect import seismic
 from siteselect._errors import CriterionError, LayerError
 from siteselect.criteria.base import KindSpec, Measurement, register
+from siteselect.geometry_hygiene import candidate_labels
 from siteselect.rasters import (
     BandRef,
     ValueUnit,
@@ -431,7 +432,13 @@ def measure(spec: RasterZonalSpec, study: Study) -> Measurement:
             src.crs.to_string(),
         )
         grid = Grid(src.transform, src.width, src.height)
-        zonal = zonal_stats_grid(geoms, grid, raster_reader(src, band), spec.percentiles())
+        zonal = zonal_stats_grid(
+            geoms,
+            grid,
+            raster_reader(src, band),
+            spec.percentiles(),
+            labels=candidate_labels(study.candidates),
+        )
         _check_overlap(spec, study, src, zonal)
         values = zonal.stat(spec.stat)
         covered, inside = zonal.covered_fraction, zonal.inside_fraction
