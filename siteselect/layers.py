@@ -32,8 +32,8 @@ import shapely
 from siteselect._errors import LayerError
 from siteselect.config import LayerSpec
 from siteselect.coordinates import check_coordinates
-from siteselect.rasters import band_index, value_unit
 from siteselect.geometry_hygiene import layer_hygiene
+from siteselect.rasters import band_index, value_unit
 
 logger = logging.getLogger(__name__)
 
