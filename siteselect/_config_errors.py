@@ -154,6 +154,8 @@ def _message(error: dict[str, Any], loc: PathKey, data: Any, root: type[BaseMode
 def first_error(exc: ValidationError, doc: YamlDocument, root: type[BaseModel]) -> ConfigError:
     """The earliest (by YAML line) validation error as a one-line :class:`ConfigError`.
 
+    Missing fields come after the other problems (see the comment below).
+
     When there are several, the message says how many more and that ``--debug``
     lists them all (the full list is attached as ``error.all_messages``).
     """
@@ -163,9 +165,13 @@ def first_error(exc: ValidationError, doc: YamlDocument, root: type[BaseModel]) 
         if error["type"] == "union_tag_invalid":
             loc = (*loc, _discriminator(error.get("ctx") or {}))
         line = doc.line_of(loc) or 0
-        items.append((line, loc, _message(error, loc, doc.data, root)))
-    items.sort(key=lambda item: item[0])
-    messages = [f"{doc.where(loc)}: {dotted_loc(loc) or '(top level)'}: {m}" for _, loc, m in items]
+        # A missing field is often the other half of a typo ('critera:'): report the
+        # misspelt key (which has a line) before the field it failed to provide.
+        items.append((error["type"] == "missing", line, loc, _message(error, loc, doc.data, root)))
+    items.sort(key=lambda item: item[:2])
+    messages = [
+        f"{doc.where(loc)}: {dotted_loc(loc) or '(top level)'}: {m}" for _, _, loc, m in items
+    ]
     text = messages[0]
     if len(messages) > 1:
         text += f" (and {len(messages) - 1} more problem(s); --debug lists them)"

@@ -27,7 +27,15 @@ class NetworkError(SiteSelectError, ValueError):
 
 
 class CriterionError(SiteSelectError, ValueError):
-    """A criterion or constraint cannot be evaluated on the given data."""
+    """A criterion or constraint cannot be evaluated on the given data.
+
+    ``field`` names the entry's key at fault (``population``), so that the
+    message can point at that YAML line rather than at the entry's.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class OutputError(SiteSelectError, OSError):

@@ -279,8 +279,16 @@ def load_yaml(path: Path) -> YamlDocument:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{shown}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{shown}: cannot read config file: {exc}") from None
+    except UnicodeDecodeError as exc:
+        before = path.read_bytes()[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise ConfigError(
+            f"{shown}:{line}: the config is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+            f"at column {column}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{shown}: cannot read config file: {exc.strerror or exc}") from None
     document = parse_yaml(text, shown)
     document.path = path
     return document

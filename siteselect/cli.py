@@ -65,8 +65,16 @@ def _setup_logging(verbose: int, quiet: bool, debug: bool) -> None:
     if quiet:
         level = logging.ERROR
     handler = RichHandler(console=stderr, show_path=debug, show_time=False, markup=False)
-    logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
+    # Other libraries (GDAL through rasterio/pyogrio, osmnx) log warnings too: shown
+    # normally, silenced by -q like ours, so that -q leaves errors alone on stderr.
+    logging.basicConfig(
+        level=logging.ERROR if quiet else logging.WARNING,
+        handlers=[handler],
+        format="%(message)s",
+        force=True,
+    )
     logging.getLogger("siteselect").setLevel(level)
+    logging.captureWarnings(True)  # Python warnings (pyogrio's RuntimeWarning...) as log lines
 
 
 class Terminated(KeyboardInterrupt):

@@ -34,6 +34,7 @@ from siteselect._errors import ConfigError, SiteSelectError
 from siteselect._yaml import PathKey, YamlDocument, display_path, dotted_loc, load_yaml
 from siteselect.criteria.base import REGISTRY, KindSpec
 from siteselect.crs_setting import parse_working_crs
+from siteselect.expressions import ExpressionError, parse
 from siteselect.rasters import BandRef
 from siteselect.units import validate_unit
 
@@ -300,6 +301,60 @@ class Config(_Model):
             return dotted
         return f"{prefix}: {dotted}" if dotted else prefix
 
+    def locate(self, exc: SiteSelectError, loc: PathKey) -> SiteSelectError:
+        """``exc`` re-raised with the config location ``loc`` in front (once).
+
+        A message from a reader starts with the bare location (``layers.hazard: ...``,
+        ``candidates: ...``); that prefix becomes ``file:line: layers.hazard: ...``.
+        A message that already names the config file is returned unchanged.
+        """
+        text = str(exc)
+        if self.source_path is not None and display_path(self.source_path) in text:
+            return exc
+        bare = f"{dotted_loc(loc)}: "
+        if text.startswith(bare):
+            text = text[len(bare) :]
+        source = self._source_of(loc)
+        if source is not None and source.name not in text:
+            text = f"{source.name}: {text}"
+        return type(exc)(f"{self.where(loc)}: {text}")
+
+    def _source_of(self, loc: PathKey) -> Path | None:
+        """The input file of the layer, candidates, study area or network at ``loc``."""
+        spec: Any = None
+        if loc[:1] == ("layers",) and len(loc) >= 2:
+            spec = self.layers.get(str(loc[1]))
+        elif loc[:1] == ("candidates",):
+            spec = self.candidates
+        elif loc[:1] == ("study_area",):
+            spec = self.study_area
+        elif loc[:1] == ("network",):
+            spec = self.network
+        return getattr(spec, "source", None)
+
+    def locate_any(self, exc: SiteSelectError, entry: PathKey) -> SiteSelectError:
+        """``exc`` raised while evaluating config entry ``entry``, located in the YAML.
+
+        A message that starts with a config location of its own (``layers.runways: ``,
+        ``network.source: ``, ``candidates: ``) is pinned to that key's line; other
+        messages to ``entry`` (or to its ``exc.field`` key, e.g. ``population``).
+        """
+        text = str(exc)
+        field = getattr(exc, "field", None)
+        if field is not None:
+            if self.source_path is not None and display_path(self.source_path) in text:
+                return exc
+            return type(exc)(f"{self.where((*entry, field))}: {text}", field=field)
+        head = text.split(": ", 1)[0]
+        parts = tuple(head.split("."))
+        if parts[0] == "layers" and len(parts) >= 2 and parts[1] in self.layers:
+            return self.locate(exc, parts)
+        if parts[0] in ("network", "candidates", "study_area", "outputs"):
+            return self.locate(exc, parts)
+        if self.source_path is not None and display_path(self.source_path) in text:
+            return exc
+        return type(exc)(f"{self.where(entry)}: {text}")
+
     def error(
         self, loc: PathKey, message: str, cls: type[SiteSelectError] = ConfigError
     ) -> SiteSelectError:
@@ -352,6 +407,7 @@ def _check_references(config: Config, doc: YamlDocument) -> None:
                         raise doc.error(
                             (*loc, extra), f"'{extra}' belongs under criteria, not constraints"
                         )
+    _check_expressions(config, doc)
     for index, layer in enumerate(config.outputs.context_layers):
         if layer not in config.layers:
             raise doc.error(("outputs", "context_layers", index), f"unknown layer {layer!r}")
@@ -359,6 +415,22 @@ def _check_references(config: Config, doc: YamlDocument) -> None:
         raise doc.error(
             ("criteria",), "all weights are 0; give at least one criterion a weight > 0"
         )
+
+
+def _check_expressions(config: Config, doc: YamlDocument) -> None:
+    """Population expressions must parse (columns are checked when the layer is read)."""
+    for section in ("criteria", "constraints"):
+        for name, spec in getattr(config, section).items():
+            text = getattr(spec, "population", None)
+            if not isinstance(text, str):
+                continue
+            try:
+                parse(text)
+            except ExpressionError as exc:
+                raise doc.error(
+                    (section, name, "population"),
+                    f"{exc}; write arithmetic (+ - * /, parentheses, numbers) over column names",
+                ) from None
 
 
 def _check_files(config: Config, doc: YamlDocument) -> None:
@@ -398,7 +470,13 @@ def load_config(path: str | Path, *, check_files: bool = True) -> Config:
     path = Path(path)
     doc = load_yaml(path)
     if not isinstance(doc.data, dict):
-        raise doc.error((), "expected a mapping of settings at the top level")
+        if doc.data is None:
+            raise doc.error((), "the file is empty; start from configs/demo.yaml")
+        raise doc.error(
+            (),
+            f"expected a mapping of settings at the top level (found a {type(doc.data).__name__}); "
+            "start from configs/demo.yaml",
+        )
     context = {"base_dir": path.resolve().parent}
     try:
         config = Config.model_validate(doc.data, context=context)

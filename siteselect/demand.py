@@ -121,10 +121,11 @@ def zone_population(zones: gpd.GeoDataFrame, expression: str, what: str) -> np.n
         raise CriterionError(
             f"{what}: population {expression!r} divides by zero ({exc.divisor} is 0) for "
             f"{len(exc.rows)} zone(s): {_examples(zones, exc.rows)}; change the expression "
-            "or leave those zones out of the layer"
+            "or leave those zones out of the layer",
+            field="population",
         ) from None
     except ExpressionError as exc:
-        raise CriterionError(f"{what}: population: {exc}") from None
+        raise CriterionError(f"{what}: population: {exc}", field="population") from None
     missing = np.isnan(population)
     if len(population) and missing.all():
         raise CriterionError(

@@ -33,7 +33,7 @@ from siteselect._errors import LayerError
 from siteselect.config import LayerSpec
 from siteselect.coordinates import check_coordinates
 from siteselect.geometry_hygiene import layer_hygiene
-from siteselect.rasters import band_index, value_unit
+from siteselect.rasters import band_index, open_raster, value_unit
 
 logger = logging.getLogger(__name__)
 
@@ -95,16 +95,15 @@ def _runway_lines(frame: pd.DataFrame) -> gpd.GeoDataFrame:
         logger.warning(
             "%d runway(s) without both end coordinates kept without geometry", (~ok).sum()
         )
+
+    def text(column: str) -> pd.Series:
+        """A column as text, "?" where missing (or wholly absent: checked by the airspace kind)."""
+        if column not in frame.columns:
+            return pd.Series("?", index=frame.index, dtype="string")
+        return frame[column].astype("string").fillna("?")
+
     frame = frame.assign(
-        runway_name=(
-            frame["airport_ident"].astype("string").fillna("?")
-            + " RWY "
-            + frame["le_ident"].astype("string").fillna("?")
-            + "/"
-            + frame["he_ident"].astype("string").fillna("?")
-        )
-        if "airport_ident" in frame.columns
-        else "runway"
+        runway_name=text("airport_ident") + " RWY " + text("le_ident") + "/" + text("he_ident")
     )
     return gpd.GeoDataFrame(frame, geometry=lines, crs="EPSG:4326")
 
@@ -237,6 +236,20 @@ def _read_any(spec: LayerSpec) -> gpd.GeoDataFrame:
     return frame
 
 
+def _gdal_reason(exc: Exception) -> str:
+    """GDAL's reason for a failed read, in a few words, and what to do."""
+    text = str(exc)
+    if "not a database" in text:
+        return (
+            "not a valid GeoPackage or SQLite file (damaged, truncated or another format); "
+            "export it again"
+        )
+    reason = "; ".join(dict.fromkeys(part.strip() for part in text.split("; ") if part.strip()))
+    if len(reason) > 240:
+        reason = reason[:240] + "..."
+    return f"{reason}; check that it opens in QGIS or ogrinfo, or export it again"
+
+
 def apply_where(
     frame: gpd.GeoDataFrame, where: dict[str, Any] | None, what: str
 ) -> gpd.GeoDataFrame:
@@ -246,15 +259,26 @@ def apply_where(
     mask = np.ones(len(frame), dtype=bool)
     for column, wanted in where.items():
         if column not in frame.columns:
+            columns = ", ".join(map(str, [c for c in frame.columns if c != "geometry"][:20]))
             raise LayerError(
                 f"{what}: 'where' names column {column!r}, which the layer does not have "
-                f"(columns: {', '.join(map(str, frame.columns[:20]))})"
+                f"(columns: {columns}); use one of them"
             )
         values = wanted if isinstance(wanted, list) else [wanted]
         mask &= frame[column].isin(values).to_numpy()
     kept = frame[mask]
     logger.info("%s: 'where' kept %d of %d features", what, len(kept), len(frame))
     return kept
+
+
+def _values_present(frame: pd.DataFrame, where: dict[str, Any] | None, most: int = 8) -> str:
+    """``STATUS has OPEN, CLOSED`` for the columns of a ``where`` filter (its commonest values)."""
+    parts = []
+    for column in where or {}:
+        values = frame[column].dropna().astype(str).value_counts().index[:most]
+        more = ", ..." if frame[column].nunique() > most else ""
+        parts.append(f"{column} has {', '.join(values) or 'no values'}{more}")
+    return "; ".join(parts)
 
 
 def repair_geometries(
@@ -321,7 +345,7 @@ def read_vector(
     except KeyError as exc:
         raise LayerError(f"{name}: {spec.source}: {exc.args[0]}") from None
     except Exception as exc:  # pyogrio/GDAL raise many types
-        raise LayerError(f"{name}: cannot read {spec.source}: {exc}") from None
+        raise LayerError(f"{name}: cannot read {spec.source.name}: {_gdal_reason(exc)}") from None
     if frame.crs is None:
         if spec.crs is None:
             raise LayerError(
@@ -333,9 +357,13 @@ def read_vector(
     check_coordinates(frame, spec, name)
     if len(frame) == 0:
         raise LayerError(f"{name}: {spec.source.name} has no features")
-    frame = apply_where(_positional_index(frame), spec.where, name)
+    unfiltered = _positional_index(frame)
+    frame = apply_where(unfiltered, spec.where, f"{name}: {spec.source.name}")
     if len(frame) == 0:
-        raise LayerError(f"{name}: no feature of {spec.source.name} matches 'where: {spec.where}'")
+        raise LayerError(
+            f"{name}: no feature of {spec.source.name} matches 'where: {spec.where}' "
+            f"({_values_present(unfiltered, spec.where)}); check the values' spelling and case"
+        )
     if repair:
         frame = repair_geometries(frame, name, diagnostics)
     geoms = frame.geometry.to_numpy()
@@ -351,7 +379,11 @@ def feature_names(frame: gpd.GeoDataFrame, spec: LayerSpec, fallback: str) -> np
     if column is None:
         column = next((c for c in _NAME_COLUMNS if c in frame.columns), None)
     elif column not in frame.columns:
-        raise LayerError(f"{fallback}: name_column {column!r} not in the layer")
+        columns = ", ".join(map(str, [c for c in frame.columns if c != "geometry"][:20]))
+        raise LayerError(
+            f"layers.{fallback}: {spec.source.name}: name_column {column!r} is not a column of "
+            f"the layer (columns: {columns}); use one of them or leave name_column out"
+        )
     if column is None:
         return np.array([f"{fallback} #{i + 1}" for i in range(len(frame))], dtype=object)
     names = frame[column].astype("string").fillna("").to_numpy(dtype=object)
@@ -363,9 +395,7 @@ def feature_names(frame: gpd.GeoDataFrame, spec: LayerSpec, fallback: str) -> np
 def probe_raster(spec: LayerSpec, name: str) -> LayerInfo:
     """Open a raster and check CRS, band and size (without reading its cells)."""
     try:
-        with rasterio.open(spec.source) as src:
-            if src.crs is None:
-                raise LayerError(f"{name}: {spec.source.name} has no CRS")
+        with open_raster(spec.source, name) as src:
             band = band_index(src, spec.band, f"{name}: {spec.source.name}")
             unit = value_unit(src, band, spec.units, f"{name}.units")
             if src.width == 0 or src.height == 0:

@@ -167,8 +167,8 @@ def check_output_folder(out_dir: Path, where: str | None = None) -> Path:
         os.rmdir(tempfile.mkdtemp(prefix=f".{folder.name}.check.", dir=existing))
     except OSError as exc:
         raise OutputError(
-            f"{prefix}cannot write to {existing} ({exc.strerror or exc}); "
-            "choose a folder you can write to (--out DIR)"
+            f"{prefix}cannot create {shown}: cannot write to {existing} "
+            f"({exc.strerror or exc}); choose a folder you can write to (--out DIR)"
         ) from None
     return folder
 

@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from siteselect._errors import CriterionError
+from siteselect._errors import SiteSelectError
 from siteselect.config import Config
 from siteselect.context import context_overlays
 from siteselect.criteria.base import REGISTRY, KindSpec, Measurement
@@ -89,8 +89,8 @@ class _Measurer:
             handler = REGISTRY[spec.kind]
             try:
                 measurement = handler.measure(spec, self.study)
-            except CriterionError as exc:
-                raise CriterionError(f"{section}.{name}: {exc}") from None
+            except SiteSelectError as exc:
+                raise self.study.config.locate_any(exc, (section, name)) from None
             if len(measurement.values) != len(self.study.candidates):
                 raise RuntimeError(f"{spec.kind} returned {len(measurement.values)} values")
             self.cache[key] = measurement

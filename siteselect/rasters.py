@@ -39,6 +39,36 @@ class _RasterLayer(Protocol):
     units: str | None
 
 
+_DAMAGE_SIGNS = ("IO error", "Failed to read", "Read error", "Cannot read", "truncated")
+"""Words of GDAL warnings that mean the file's bytes are not all there."""
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage().split(": ", 1)[-1])
+
+
+@contextlib.contextmanager
+def _gdal_warnings() -> Iterator[list[str]]:
+    """Collect the warnings GDAL reports (through rasterio's logger) instead of printing them."""
+    gdal_logger = logging.getLogger("rasterio._env")
+    handler = _Collect()
+    propagate, level = gdal_logger.propagate, gdal_logger.level
+    gdal_logger.addHandler(handler)
+    gdal_logger.propagate = False
+    gdal_logger.setLevel(logging.WARNING)  # even when the CLI is quiet (-q sets ERROR)
+    try:
+        yield handler.messages
+    finally:
+        gdal_logger.removeHandler(handler)
+        gdal_logger.propagate = propagate
+        gdal_logger.setLevel(level)
+
+
 @contextlib.contextmanager
 def open_raster(path: Path, name: str) -> Iterator[rasterio.io.DatasetReader]:
     """Open a raster with rasterio, turning failures into one-line :class:`LayerError`.
@@ -48,10 +78,20 @@ def open_raster(path: Path, name: str) -> Iterator[rasterio.io.DatasetReader]:
     LayerError
         Unreadable or unrecognised file, or a raster without a CRS.
     """
-    try:
-        src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise LayerError(f"{name}: cannot open raster {path}: {exc}") from None
+    with _gdal_warnings() as warnings:
+        try:
+            src = rasterio.open(path)
+        except rasterio.errors.RasterioIOError as exc:
+            raise LayerError(f"{name}: cannot open raster {path}: {exc}") from None
+    damaged = [w for w in warnings if any(s in w for s in _DAMAGE_SIGNS)]
+    if damaged:
+        src.close()
+        raise LayerError(
+            f"{name}: {Path(path).name} is damaged or truncated (GDAL: {damaged[0]}); "
+            "copy or download it again"
+        )
+    for warning in warnings:
+        logger.warning("%s: %s", name, warning)
     with src:
         if src.crs is None:
             raise LayerError(

@@ -82,10 +82,12 @@ class Study:
                 raw = read_vector(
                     spec, f"layers.{name}", diagnostics=self.diagnostics.setdefault("geometry", {})
                 )
+                frame = to_working(raw, self.crs, f"layers.{name}")
+                frame = frame.assign(feature_name=feature_names(frame, spec, name))
             except CoordinateError as exc:
                 raise exc.explained(spec, self.reference, where) from None
-            frame = to_working(raw, self.crs, f"layers.{name}")
-            frame = frame.assign(feature_name=feature_names(frame, spec, name))
+            except LayerError as exc:
+                raise self.config.locate(exc, ("layers", name)) from None
             self._check_near_study(raw, frame, name)
             self._vectors[name] = frame
         return self._vectors[name]
@@ -211,7 +213,7 @@ def load_candidates(
     if diagnostics is not None:
         diagnostics["candidates"] = record
     frame = frame.assign(area_acres=m2_to_acres(frame.geometry.area.to_numpy()))
-    before = len(frame)
+    before, filtered_from = len(frame), frame
     if spec.min_area_acres is not None:
         frame = frame[frame["area_acres"] >= spec.min_area_acres]
     if spec.max_area_acres is not None:
@@ -219,9 +221,12 @@ def load_candidates(
     if len(frame) < before:
         logger.info("candidates: %d of %d within the area limits", len(frame), before)
     if len(frame) == 0:
+        areas = m2_to_acres(np.asarray(filtered_from.geometry.area))
         raise LayerError(
-            f"candidates: no candidate left after the area filter "
-            f"(min_area_acres={spec.min_area_acres}, max_area_acres={spec.max_area_acres})"
+            f"candidates: {spec.source.name}: no candidate left after the area filter "
+            f"(min_area_acres={spec.min_area_acres}, max_area_acres={spec.max_area_acres}; "
+            f"the parcels measure {areas.min():,.1f} to {areas.max():,.1f} acres); "
+            "widen the limits"
         )
     frame = frame.sort_values("candidate_id", kind="stable").reset_index(drop=True)
     return frame, crs
@@ -305,6 +310,8 @@ def load_study(config: Config) -> Study:
         candidates, crs = load_candidates(config.candidates, config.crs, geometry)
     except CoordinateError as exc:
         raise _candidates_error(config, exc) from None
+    except LayerError as exc:
+        raise config.locate(exc, ("candidates",)) from None
     study_area = None
     if config.study_area is not None:
         try:
@@ -314,6 +321,8 @@ def load_study(config: Config) -> Study:
             raise exc.explained(
                 config.study_area, reference, config.where(("study_area",))
             ) from None
+        except LayerError as exc:
+            raise config.locate(exc, ("study_area",)) from None
         study_area = to_working(raw_area, crs, "study_area")
         inside = candidates.geometry.intersects(study_area.geometry.union_all())
         if not inside.any():

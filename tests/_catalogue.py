@@ -29,7 +29,8 @@ class World:
     """A writable copy of the tiny world: its folder and its config text."""
 
     folder: Path
-    text: str = WORLD_CONFIG
+    text: str | None = WORLD_CONFIG
+    """The config text to write; None when the case wrote the file itself."""
     out: Path | None = None
     extra_args: list[str] = field(default_factory=list)
 
@@ -39,7 +40,7 @@ class World:
 
     def replace(self, old: str, new: str) -> None:
         """Replace the first ``old`` in the config text (which must contain it)."""
-        assert old in self.text, old
+        assert self.text is not None and old in self.text, old
         self.text = self.text.replace(old, new, 1)
 
     def add_layer(self, entry: str) -> None:
@@ -54,13 +55,15 @@ class World:
 
     def line_of(self, needle: str) -> int:
         """1-based line of the first config line containing ``needle``."""
+        assert self.text is not None
         for number, line in enumerate(self.text.splitlines(), start=1):
             if needle in line:
                 return number
         raise AssertionError(needle)
 
     def write(self) -> None:
-        self.config.write_bytes(self.text.encode("utf-8"))
+        if self.text is not None:
+            self.config.write_bytes(self.text.encode("utf-8"))
 
 
 Setup = Callable[[World], None]

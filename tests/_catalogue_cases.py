@@ -64,8 +64,9 @@ def _alias_bomb(w: World) -> None:
 def _latin1_config(w: World) -> None:
     w.replace("name: Tiny world", "name: Tiny world caf\u00e9")
     w.write()
+    assert w.text is not None
     w.config.write_bytes(w.text.encode("latin-1"))
-    w.text = ""  # already written
+    w.text = None  # written
 
 
 def _all_weights_zero(w: World) -> None:
@@ -341,7 +342,7 @@ VECTOR_CASES = [
     Case(
         "layer-metres-declared-as-degrees",
         _metres_as_degrees,
-        ("layers.hospitals", "hospitals.geojson", "crs"),
+        ("layers.hospitals", "hospitals.geojson", "EPSG:32611"),
     ),
     Case(
         "csv-lon-lat-swapped",

@@ -9,6 +9,7 @@ names (the file, the YAML line, the field, the fix), and ``out/`` byte-identical
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -33,7 +34,16 @@ def _snapshot(folder: Path) -> dict[str, bytes | None]:
 
 
 def _invoke(*args: str):
-    return CliRunner().invoke(cli, list(args), obj={}, catch_exceptions=True)
+    """The CLI in-process; the logging set-up it does (levels, handlers, -q) is undone after."""
+    root, ours = logging.getLogger(), logging.getLogger("siteselect")
+    saved = (root.handlers[:], root.level, ours.level)
+    try:
+        return CliRunner().invoke(cli, list(args), obj={}, catch_exceptions=True)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        ours.setLevel(saved[2])
+        logging.captureWarnings(False)
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +75,7 @@ def test_bad_input_gets_one_clear_line(case, good_world: Path, tmp_path: Path) -
     shutil.copytree(good_world, folder, symlinks=True)
     world = World(folder, out=folder / "out")
     case.setup(world)
-    if world.text:
-        world.write()
+    world.write()
     before = _snapshot(folder / "out")
 
     result = _invoke("-q", case.command, str(world.config), *world.extra_args)
