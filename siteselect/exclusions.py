@@ -39,13 +39,16 @@ MISSING_PREFIX = "no value: "
 def off_network_cause(max_snap_m: float | None) -> str:
     """The cause text of a value missing because the candidate is off the road network.
 
+    The candidate's own reason says which: no road near, or a road near that is
+    not connected to the main network.
+
     >>> off_network_cause(800.0)
-    'off-network (more than 800 m from the nearest road, network.max_snap_m)'
+    'off-network (more than 800 m from a connected road, network.max_snap_m)'
     """
     limit = "network.max_snap_m" if max_snap_m is None else f"{max_snap_m:g} m"
     if max_snap_m is None:
-        return f"off-network (farther than {limit} from the nearest road)"
-    return f"off-network (more than {limit} from the nearest road, network.max_snap_m)"
+        return f"off-network (farther than {limit} from a connected road)"
+    return f"off-network (more than {limit} from a connected road, network.max_snap_m)"
 
 
 def missing_causes(measurement: Measurement, max_snap_m: float | None = None) -> np.ndarray:

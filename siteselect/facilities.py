@@ -91,7 +91,9 @@ class FacilitiesSpec(BaseModel):
     )
     beds_column: str = Field(default="BEDS", description="Capacity column (beds).")
     type_column: str | None = Field(
-        default="TYPE", description="Imputation groups: unknown beds get this type's median."
+        default="TYPE",
+        description="Imputation groups: unknown beds get this type's median (the default "
+        "TYPE is skipped when the layer has no such column; null: one group).",
     )
     min_beds: float | None = Field(
         default=None, ge=0, description="Drop facilities with fewer beds (after imputation)."
@@ -235,9 +237,20 @@ def select_facilities(layer: gpd.GeoDataFrame, spec: FacilitiesSpec, what: str) 
         raise CriterionError(f"{what}: no facility of layer {spec.layer!r} passes the filters")
     raw = _numeric(frame, spec.beds_column, f"{what}: beds_column")
     types = None
-    if spec.type_column is not None:
-        if spec.type_column not in frame.columns:
-            raise CriterionError(f"{what}: type_column {spec.type_column!r} not in the layer")
+    if spec.type_column is not None and spec.type_column not in frame.columns:
+        if "type_column" in spec.model_fields_set:
+            columns = ", ".join(map(str, [c for c in frame.columns if c != "geometry"][:20]))
+            raise CriterionError(
+                f"{what}: type_column {spec.type_column!r} is not a column of layer "
+                f"{spec.layer!r} (columns: {columns}); name one or set type_column: null"
+            )
+        logger.info(
+            "%s: layer %r has no %s column: unknown beds take the median of all facilities",
+            what,
+            spec.layer,
+            spec.type_column,
+        )
+    elif spec.type_column is not None:
         types = frame[spec.type_column].astype("string").fillna("").to_numpy(dtype=object)
     beds, imputed = impute_beds(raw, types, f"{what}, layer {spec.layer}")
     owner = (

@@ -108,7 +108,9 @@ class CompetitionSpec(KindSpec, FacilitiesSpec):
 
     def facilities(self) -> FacilitiesSpec:
         """The facility settings of this entry."""
-        return FacilitiesSpec(**self.model_dump(include=set(FacilitiesSpec.model_fields)))
+        fields = set(FacilitiesSpec.model_fields)
+        # only the fields the config set, so that defaults stay recognisable as defaults
+        return FacilitiesSpec(**self.model_dump(include=fields & self.model_fields_set))
 
     def uses_network(self) -> bool:
         return self.travel == "network"

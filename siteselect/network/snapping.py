@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 FarPolicy = Literal["keep", "drop"]
 LISTED = 50
 """Points beyond the limit listed by name in a snapping record (the rest are counted)."""
+LOGGED = 5
+"""Of those, the ones named in the log line."""
 
 
 @dataclass(frozen=True)
@@ -270,11 +272,13 @@ def record_snapping(
     )
     if record["beyond_limit"]:
         listed = record.get("beyond_limit_features")
-        named = (
-            ": " + ", ".join(f"{f['name']} ({f['snap_m']:,.0f} m)" for f in listed)
-            if listed
-            else ""
-        )
+        named = ""
+        if listed:
+            shown = ", ".join(f"{f['name']} ({f['snap_m']:,.0f} m)" for f in listed[:LOGGED])
+            more = record["beyond_limit"] - min(len(listed), LOGGED)
+            named = f": {shown}" + (
+                f" and {more:,} more (run.json diagnostics.snapping)" if more > 0 else ""
+            )
         share = ""
         if "total" in record and record["total"] > 0:
             share = (
