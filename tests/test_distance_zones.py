@@ -177,3 +177,65 @@ def test_share_inside_points_and_whole_candidates() -> None:
     pct, first = share_inside(candidates, np.array([zone]))
     assert pct.tolist() == pytest.approx([100.0, 100.0, 0.0, 100.0, 50.0])
     assert first.tolist() == [0, 0, -1, 0, 0]
+
+
+@pytest.fixture(scope="module")
+def world_study(world_config):
+    from siteselect.config import load_config
+    from siteselect.study import load_study
+
+    return load_study(load_config(world_config))
+
+
+def _with_entries(study, constraints=None, criteria=None):
+    import dataclasses
+
+    update = {}
+    if constraints is not None:
+        update["constraints"] = constraints
+    if criteria is not None:
+        update["criteria"] = {**study.config.criteria, **criteria}
+    return dataclasses.replace(study, config=study.config.model_copy(update=update))
+
+
+def test_setback_only_layer_is_searched_up_to_min_m(world_study) -> None:
+    from siteselect.criteria.distance import DistanceSpec, measure, setback_search_m
+    from siteselect.scoring import constraint_failures, constraint_reasons
+    from siteselect.transforms import Linear
+
+    setback = DistanceSpec(kind="distance", layer="runway", min_m=600)
+    wider = DistanceSpec(kind="distance", layer="runway", min_m=900)
+    study = _with_entries(world_study, constraints={"a": setback, "b": wider})
+    assert setback_search_m(setback, study) == 900
+    banded = measure(setback, study)
+    everywhere = _with_entries(
+        world_study,
+        constraints={"a": setback},
+        criteria={
+            "runway_distance": DistanceSpec(
+                kind="distance",
+                layer="runway",
+                weight=1,
+                transform=Linear(fn="linear", best=5000, worst=0),
+            )
+        },
+    )
+    assert setback_search_m(setback, everywhere) is None
+    exact = measure(setback, everywhere)
+    near = exact.values <= 900
+    assert near.any() and (~near).any()
+    assert banded.values[near].tolist() == exact.values[near].tolist()
+    assert np.isposinf(banded.values[~near]).all()
+    for spec in (setback, wider):
+        lower, upper = spec.bounds()
+        assert constraint_failures(banded, lower, upper).tolist() == (
+            constraint_failures(exact, lower, upper).tolist()
+        )
+        assert constraint_reasons("s", banded, lower, upper).tolist() == (
+            constraint_reasons("s", exact, lower, upper).tolist()
+        )
+    near_runway = DistanceSpec(kind="distance", layer="runway", max_m=2000)
+    assert (
+        setback_search_m(setback, _with_entries(world_study, {"a": setback, "b": near_runway}))
+        is None
+    )
