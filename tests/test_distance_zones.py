@@ -127,6 +127,16 @@ def test_empty_layer_and_empty_candidates_have_no_value() -> None:
     assert distance[0] == 2.0 and np.isnan(distance[1]) and index.tolist() == [0, -1]
 
 
+def test_nothing_within_the_search_distance() -> None:
+    candidates = np.array([shapely.box(0, 0, 1, 1), shapely.Polygon(), shapely.box(0, 5, 1, 6)])
+    features = np.array([shapely.LineString([(10, 0), (10, 1)]), shapely.box(20, 0, 30, 30)])
+    distance, index = nearest_features(candidates, features, max_distance_m=5)
+    assert distance[[0, 2]].tolist() == [np.inf, np.inf] and np.isnan(distance[1])
+    assert index.tolist() == [-1, -1, -1]
+    distance, index = nearest_features(candidates, features, max_distance_m=9)
+    assert distance[[0, 2]].tolist() == [9.0, np.inf] and index.tolist() == [0, -1, -1]
+
+
 def test_segments_cover_every_line_and_ring_vertex() -> None:
     holed = shapely.Polygon([(0, 0), (9, 0), (9, 9)], [[(5, 1), (8, 1), (8, 4)]])
     line = shapely.LineString([(0, 0), (1, 0), (1, 1), (2, 5)])
@@ -239,3 +249,8 @@ def test_setback_only_layer_is_searched_up_to_min_m(world_study) -> None:
         setback_search_m(setback, _with_entries(world_study, {"a": setback, "b": near_runway}))
         is None
     )
+
+
+def test_share_inside_without_zones() -> None:
+    pct, first = share_inside(np.array([shapely.box(0, 0, 1, 1)]), np.array([], dtype=object))
+    assert pct.tolist() == [0.0] and first.tolist() == [-1]

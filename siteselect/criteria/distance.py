@@ -148,7 +148,7 @@ def nearest_features(
         candidate or when the layer has no geometry; +inf beyond ``max_distance_m``.
     feature_index : numpy.ndarray of int
         Position in ``features`` of the nearest feature (the first in order among
-        equally near ones); -1 where the distance is NaN.
+        equally near ones); -1 where the distance is NaN or +inf.
     """
     n = len(candidates)
     distance_m = np.full(n, np.nan)
@@ -169,6 +169,8 @@ def nearest_features(
         cand = np.concatenate([cand, overlap_cand])
         distance = np.concatenate([distance, np.zeros(overlap_cand.size)])
         feature = np.concatenate([feature, polygons[overlap_polygon]])
+    if cand.size == 0:
+        return distance_m, feature_index
     order = np.lexsort((feature, distance, cand))
     first = order[np.r_[True, cand[order][1:] != cand[order][:-1]]]
     distance_m[cand[first]] = distance[first]
