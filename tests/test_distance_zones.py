@@ -111,6 +111,27 @@ def test_candidate_inside_a_polygon_feature_is_at_zero() -> None:
     assert distance.tolist() == [0.0] and index.tolist() == [0]
 
 
+def test_candidate_around_a_feature_is_at_zero_and_a_holed_one_measures_to_its_hole() -> None:
+    """Measured from the candidate's outline, with what lies inside found apart."""
+    inside = shapely.LineString([(4, 4), (5, 6), (6, 4)])  # wholly inside the first candidate
+    in_hole = shapely.Point(1050, 50)  # in the second candidate's hole, 20 m from its rim
+    candidates = np.array(
+        [
+            shapely.box(0, 0, 10, 10),
+            shapely.Polygon(
+                [(1000, 0), (1100, 0), (1100, 100), (1000, 100)],
+                [[(1030, 30), (1070, 30), (1070, 70), (1030, 70)]],
+            ),
+            shapely.MultiPolygon([shapely.box(200, 0, 210, 10), shapely.box(4.5, 5, 5.5, 5.2)]),
+        ]
+    )
+    features = np.array([in_hole, inside], dtype=object)
+    distance, index = nearest_features(candidates, features)
+    want, _ = naive_nearest(candidates, features)
+    assert distance.tolist() == want.tolist() == [0.0, 20.0, 0.0]
+    assert index.tolist() == [1, 0, 1]
+
+
 def test_inside_a_hole_is_measured_to_the_hole() -> None:
     holed = shapely.Polygon(
         [(0, 0), (100, 0), (100, 100), (0, 100)], [[(20, 20), (80, 20), (80, 80), (20, 80)]]
