@@ -203,9 +203,14 @@ def main() -> None:
     for name, writer in list(outputs.WRITERS.items()):  # time each writer
 
         def timed(result, path, writer=writer, name=name):
-            start = time.perf_counter()
-            writer(result, path)
-            print(f"  {name:<14} {time.perf_counter() - start:8.2f} s")
+            start, cpu = time.perf_counter(), time.process_time()
+            with PeakRss() as rss:
+                writer(result, path)
+            print(
+                f"  {name:<14} {time.perf_counter() - start:8.2f} s "
+                f"({time.process_time() - cpu:.2f} s CPU), "
+                f"RSS +{(rss.peak - rss.start) / 2**20:,.0f} MiB at its peak"
+            )
 
         outputs.WRITERS[name] = timed
     with PeakRss() as rss:
