@@ -147,7 +147,9 @@ def constraint_reasons(
 ) -> np.ndarray:
     """Per candidate: "" when it passes, else a sentence saying why it is excluded.
 
-    A candidate without a value gets ``<name>: <missing_reason>``.
+    A candidate without a value gets ``<name>: <missing_reason>``. Built without a
+    loop over candidates: each distinct (value text, feature, own phrase) of the
+    failing candidates is worded once (:func:`fill_template`), then spread by index.
     """
     values = np.asarray(measurement.values, dtype="float64")
     n = len(values)
