@@ -238,6 +238,12 @@ class OutputsSpec(_Model):
     context_layers: list[str] = Field(
         default_factory=list, description="Layers drawn on the map as context (coastline...)."
     )
+    csv_max_rows: int | None = Field(
+        default=200_000,
+        ge=1,
+        description="Most rows in sites.csv: with more candidates, it holds the best ranked "
+        "ones in rank order (all are in sites.gpkg and sites.parquet); null: no limit.",
+    )
 
 
 def _kind_union() -> Any:

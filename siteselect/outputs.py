@@ -17,9 +17,13 @@ mount point, or a parent that is not writable are refused up front
 (:func:`check_output_folder`).
 
 Files: ``sites.gpkg`` (layer ``candidates`` plus one layer per map overlay),
-``sites.csv`` (same columns, no geometry, with centroid ``lon``/``lat``),
-``map.html`` (Folium), ``report.html`` (executive summary) and ``run.json``
-(provenance).
+``sites.parquet`` (the candidates as GeoParquet), ``sites.csv`` (same columns,
+no geometry, with centroid ``lon``/``lat``; at most ``outputs.csv_max_rows``
+rows, the best ranked first when there are more candidates), ``map.html``
+(Folium), ``report.html`` (executive summary) and ``run.json`` (provenance).
+
+The tables are written column-wise through Arrow (GeoPackage through pyogrio's
+Arrow path, GeoParquet with pyarrow): no Python object per candidate.
 """
 
 from __future__ import annotations
@@ -41,20 +45,43 @@ import pandas as pd
 import pyogrio
 
 from siteselect._errors import OutputError
+from siteselect.demo.writers import gdal_config
 from siteselect.results import RunResult
 
 logger = logging.getLogger(__name__)
 
-OUTPUT_FILES = ("sites.gpkg", "sites.csv", "map.html", "report.html", "run.json")
+OUTPUT_FILES = (
+    "sites.gpkg",
+    "sites.parquet",
+    "sites.csv",
+    "map.html",
+    "report.html",
+    "run.json",
+)
 
 
-def candidate_table(result: RunResult) -> pd.DataFrame:
+def csv_rows(result: RunResult) -> np.ndarray | None:
+    """Positions of the candidates written to ``sites.csv``; None: all, in their order.
+
+    With more candidates than ``result.csv_max_rows``, the best ranked ones up
+    to that number, in rank order.
+    """
+    limit = result.csv_max_rows
+    n = len(result.candidates)
+    if limit is None or n <= limit:
+        return None
+    rank = result.candidates["rank"].to_numpy(dtype="float64", na_value=np.nan)
+    ranked = np.flatnonzero(~np.isnan(rank))
+    return ranked[np.argsort(rank[ranked], kind="stable")][:limit]
+
+
+def candidate_table(result: RunResult, rows: np.ndarray | None = None) -> pd.DataFrame:
     """The candidate columns without geometry, plus WGS 84 centroid ``lon``/``lat``.
 
     Floats are rounded (6 decimals; 7 for coordinates) so that files are stable
-    and readable.
+    and readable. ``rows``: positions of the candidates to keep (default all).
     """
-    frame = result.candidates
+    frame = result.candidates if rows is None else result.candidates.iloc[rows]
     centroids = frame.geometry.centroid.to_crs("EPSG:4326")
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     for column in table.columns:
@@ -70,28 +97,71 @@ def _layer_name(name: str) -> str:
 
 
 def write_geopackage(result: RunResult, path: Path) -> None:
-    """``candidates`` layer and one layer per overlay, in the working CRS."""
-    candidates = result.candidates.copy()
-    candidates["rank"] = candidates["rank"].astype("float64")  # GPKG integers cannot be null here
-    pyogrio.write_dataframe(candidates, path, layer="candidates", driver="GPKG")
-    seen: set[str] = set()
-    for overlay in result.overlays:
-        layer = _layer_name(overlay.name)
-        if layer in seen or overlay.gdf.empty:
-            continue
-        seen.add(layer)
-        pyogrio.write_dataframe(overlay.gdf, path, layer=layer, driver="GPKG", append=False)
+    """``candidates`` layer and one layer per overlay, in the working CRS.
+
+    Written through pyogrio's Arrow path (GDAL >= 3.8): ``rank`` is an integer
+    field, NULL for excluded candidates. SQLite does not wait for the disk to
+    confirm each transaction (``OGR_SQLITE_SYNCHRONOUS=OFF``): the file is in a
+    staging folder until the whole run is written, so a crash cannot leave a
+    half-written GeoPackage among the results.
+    """
+    with gdal_config(OGR_SQLITE_SYNCHRONOUS="OFF"):
+        pyogrio.write_dataframe(
+            result.candidates, path, layer="candidates", driver="GPKG", use_arrow=True
+        )
+        seen: set[str] = set()
+        for overlay in result.overlays:
+            layer = _layer_name(overlay.name)
+            if layer in seen or overlay.gdf.empty:
+                continue
+            seen.add(layer)
+            pyogrio.write_dataframe(
+                overlay.gdf, path, layer=layer, driver="GPKG", append=False, use_arrow=True
+            )
+
+
+def write_geoparquet(result: RunResult, path: Path) -> None:
+    """The candidates as GeoParquet (WKB geometry, working CRS in the ``geo`` metadata).
+
+    Same columns and values as the GeoPackage's ``candidates`` layer (``rank``
+    a nullable integer); zstd-compressed.
+    """
+    result.candidates.to_parquet(path, index=False, compression="zstd")
 
 
 def write_csv(result: RunResult, path: Path) -> None:
-    """The candidate table as CSV (UTF-8, ``rank`` empty when excluded)."""
-    candidate_table(result).to_csv(path, index=False, lineterminator="\n")
+    """The candidate table as CSV (UTF-8, ``rank`` empty when excluded).
+
+    At most ``result.csv_max_rows`` rows (see :func:`csv_rows`); the cut is logged.
+    """
+    rows = csv_rows(result)
+    if rows is not None:
+        logger.info(
+            "sites.csv holds the best %s ranked of %s candidates, in rank order "
+            "(outputs.csv_max_rows); every candidate is in sites.gpkg and sites.parquet",
+            f"{len(rows):,}",
+            f"{len(result.candidates):,}",
+        )
+    candidate_table(result, rows).to_csv(path, index=False, lineterminator="\n")
 
 
 def write_manifest(result: RunResult, path: Path) -> None:
-    """``run.json``: provenance, counts and timings."""
+    """``run.json``: provenance, counts and timings (and how sites.csv was cut, if it was)."""
+    manifest = result.manifest
+    rows = csv_rows(result)
+    if rows is not None:
+        manifest = {
+            **manifest,
+            "outputs": {
+                "sites.csv": {
+                    "rows": len(rows),
+                    "candidates": len(result.candidates),
+                    "holds": "the best ranked candidates, in rank order (outputs.csv_max_rows)",
+                }
+            },
+        }
     path.write_text(
-        json.dumps(result.manifest, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
+        json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
     )
 
 
@@ -109,6 +179,7 @@ def _write_report(result: RunResult, path: Path) -> None:
 
 WRITERS: dict[str, Callable[[RunResult, Path], None]] = {
     "sites.gpkg": write_geopackage,
+    "sites.parquet": write_geoparquet,
     "sites.csv": write_csv,
     "map.html": _write_map,
     "report.html": _write_report,

@@ -200,6 +200,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         top_n=config.outputs.top_n,
         manifest=manifest,
         exclusions=account,
+        csv_max_rows=config.outputs.csv_max_rows,
     )
 
 

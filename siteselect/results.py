@@ -146,6 +146,8 @@ class RunResult:
     exclusions : ExclusionAccount or None
         The excluded candidates counted by cause (constraints and missing
         values), adding up to the number excluded; None for results built by hand.
+    csv_max_rows : int or None
+        Most rows written to ``sites.csv`` (``outputs.csv_max_rows``); None: all.
     """
 
     title: str
@@ -157,6 +159,7 @@ class RunResult:
     top_n: int = 10
     manifest: dict[str, Any] = field(default_factory=dict)
     exclusions: ExclusionAccount | None = None
+    csv_max_rows: int | None = None
 
     def top(self, n: int | None = None) -> gpd.GeoDataFrame:
         """Return the ``n`` (default ``top_n``) best non-excluded candidates, rank order."""

@@ -7,6 +7,7 @@ is excluded when any constraint fails or when a criterion has no value for it
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,88 @@ def format_value(value: float, unit: str) -> str:
     if unit == "%":
         return f"{text}%"
     return f"{text} {unit}".strip()
+
+
+_THOUSANDS = r"\B(?=(\d{3})+(?!\d))"
+
+
+def format_values(values: np.ndarray, unit: str) -> np.ndarray:
+    """:func:`format_value` over an array, vectorised: an object array of the same texts.
+
+    >>> format_values(np.array([148.26, 0.6234, 1234567.5, np.nan]), "m").tolist()
+    ['148 m', '0.623 m', '1,234,568 m', 'n/a']
+    """
+    texts, codes = formatted_codes(values, unit)
+    return texts[codes]
+
+
+def formatted_codes(values: np.ndarray, unit: str) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct texts of :func:`format_value` and, per value, the position of its text.
+
+    Each distinct text is made once: values of 100 and more are rounded to whole
+    numbers first (``np.rint`` rounds half to even, as ``format`` does), then
+    formatted with numpy's ``%``-formatting (which rounds like ``format``) and a
+    vectorised regex for the thousands separators.
+    """
+    values = np.asarray(values, dtype="float64")
+    large = np.abs(values) >= 100  # NaN and inf compare False / True: fixed below
+    keys = np.where(large & np.isfinite(values), np.rint(values), values)
+    bits, codes = np.unique(keys.view(np.uint64), return_inverse=True)  # bits keep -0.0
+    distinct = bits.view(np.float64)
+    text = np.full(len(distinct), "n/a", dtype=object)
+    finite = np.isfinite(distinct)
+    small = finite & (np.abs(distinct) < 100)
+    large = finite & ~small
+    text[small] = np.char.mod("%.3g", distinct[small])
+    if large.any():
+        whole = pd.Series(np.char.mod("%.0f", distinct[large]), dtype=object)
+        text[large] = whole.str.replace(_THOUSANDS, ",", regex=True).to_numpy()
+    suffix = "%" if unit == "%" else (" " + unit).rstrip()
+    text[finite] = text[finite] + suffix
+    return text, codes.reshape(-1)
+
+
+def _blank_falsy(texts: np.ndarray | None, n: int) -> np.ndarray:
+    """``texts`` as an object array with "" for every false value (None, ""), as `or` sees them."""
+    if texts is None:
+        return np.full(n, "", dtype=object)
+    texts = np.asarray(texts, dtype=object)
+    return np.where(texts.astype(bool), texts, "").astype(object)
+
+
+def _text_codes(texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct objects of ``texts`` (hashable) and, per element, the position of its own."""
+    codes, distinct = pd.factorize(pd.Series(texts, dtype=object), use_na_sentinel=False)
+    return np.asarray(distinct, dtype=object), codes
+
+
+def fill_template(template: str, **fields: np.ndarray | str) -> np.ndarray:
+    """``template.format(**fields)`` per element, vectorised over equal-length arrays.
+
+    Fields are arrays of texts (object) or plain strings (the same for all).
+
+    >>> fill_template("{a} of {b}", a=np.array(["1", "2"], dtype=object), b="x").tolist()
+    ['1 of x', '2 of x']
+    """
+    lengths = {len(v) for v in fields.values() if not isinstance(v, str)}
+    n = lengths.pop() if lengths else 1
+    out = np.full(n, "", dtype=object)
+    for literal, field, spec, conversion in string.Formatter().parse(template):
+        out = out + literal
+        if field is None:
+            continue
+        value = fields[field]
+        if spec or conversion:
+            one = (
+                "{0" + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            )
+            if isinstance(value, str):
+                value = one.format(value)
+            else:  # each distinct text once
+                distinct, inverse = np.unique(np.asarray(value, dtype=str), return_inverse=True)
+                value = np.array([one.format(v) for v in distinct], dtype=object)[inverse]
+        out = out + value
+    return out
 
 
 def violations(values: np.ndarray, lower: float | None, upper: float | None) -> np.ndarray:
@@ -64,32 +147,47 @@ def constraint_reasons(
 ) -> np.ndarray:
     """Per candidate: "" when it passes, else a sentence saying why it is excluded.
 
-    A candidate without a value gets ``<name>: <missing_reason>``.
+    A candidate without a value gets ``<name>: <missing_reason>``. Built without a
+    loop over candidates: each distinct (value text, feature, own phrase) of the
+    failing candidates is worded once (:func:`fill_template`), then spread by index.
     """
-    values = measurement.values
-    reasons = np.full(len(values), "", dtype=object)
-    unit = measurement.unit
-    feature = measurement.feature
+    values = np.asarray(measurement.values, dtype="float64")
+    n = len(values)
+    reasons = np.full(n, "", dtype=object)
+    feature = _blank_falsy(measurement.feature, n)
+    own = _blank_falsy(measurement.reasons, n)
     for mask, template, word, limit in (
         (violations(values, lower, None), measurement.phrase_low, "minimum", lower),
         (violations(values, None, upper), measurement.phrase_high, "maximum", upper),
     ):
-        for i in np.flatnonzero(mask):
-            name_of = (
-                str(feature[i]) if feature is not None and feature[i] else "the nearest feature"
-            )
-            phrase = template.format(
-                value=format_value(values[i], unit), feature=name_of, label=measurement.label
-            )
-            if measurement.reasons is not None and measurement.reasons[i]:
-                phrase = str(measurement.reasons[i])
-            reasons[i] = f"{name}: {phrase} ({word} {format_value(float(limit), unit)})"  # type: ignore[arg-type]
+        if not mask.any():
+            continue
+        # one text per distinct (value text, feature, own phrase): no loop per candidate
+        value_texts, value_codes = formatted_codes(values[mask], measurement.unit)
+        feature_names, feature_codes = _text_codes(feature[mask])
+        own_texts, own_codes = _text_codes(own[mask])
+        key = (value_codes * len(feature_names) + feature_codes) * len(own_texts) + own_codes
+        distinct, inverse = np.unique(key, return_inverse=True)
+        own_of = own_texts[distinct % len(own_texts)]
+        feature_of = feature_names[distinct // len(own_texts) % len(feature_names)]
+        named = feature_of.astype(bool)  # truthiness, as `feature or ...` tests it
+        phrase = fill_template(
+            template,
+            value=value_texts[distinct // len(own_texts) // len(feature_names)],
+            feature=np.where(named, feature_of.astype(str), "the nearest feature").astype(object),
+            label=measurement.label,
+        )
+        specific = own_of.astype(bool)
+        phrase[specific] = own_of[specific].astype(str).astype(object)
+        bound = format_value(float(limit), measurement.unit)  # type: ignore[arg-type]
+        reasons[mask] = (f"{name}: " + phrase + f" ({word} {bound})")[inverse.reshape(-1)]
     missing = np.isnan(values)
     reasons[missing] = missing_value_reasons(name, measurement)[missing]
     if measurement.exclusions is not None:
-        for i in np.flatnonzero(measurement.exclusions != ""):
-            own = f"{name}: {measurement.exclusions[i]}"
-            reasons[i] = f"{own}; {reasons[i]}" if reasons[i] else own
+        excluded = np.asarray(measurement.exclusions, dtype=object) != ""
+        prefix = f"{name}: " + np.asarray(measurement.exclusions, dtype=object)[excluded]
+        previous = reasons[excluded]
+        reasons[excluded] = np.where(previous != "", prefix + "; " + previous, prefix)
     return reasons
 
 

@@ -624,7 +624,7 @@ outputs: {dir: out, top_n: 3}
     assert "overlay_aicuz_clear_zones_and_apzs" in layers
     approach = gpd.read_file(written[0], layer="overlay_airspace_approach_surfaces")
     assert {"min_height_ft", "max_height_m"} <= set(approach.columns)
-    csv = pd.read_csv(written[1])
+    csv = pd.read_csv(tmp_path / "out" / "sites.csv")
     assert "margin_controlling_surface" in csv.columns
 
 

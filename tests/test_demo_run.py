@@ -27,7 +27,7 @@ from tests._browser import open_map, require_browser
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "configs" / "demo.yaml"
 GOLDEN = REPO / "tests" / "data" / "golden" / "demo_top10.csv"
-OUTPUTS = ("sites.gpkg", "sites.csv", "map.html", "report.html", "run.json")
+OUTPUTS = ("sites.gpkg", "sites.parquet", "sites.csv", "map.html", "report.html", "run.json")
 
 
 def siteselect(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -145,14 +145,15 @@ def _gpkg_dump(path: Path) -> list[tuple]:
 
 
 def test_second_run_is_identical_under_another_hash_seed(demo_out: Path, tmp_path: Path) -> None:
-    """Same inputs, another PYTHONHASHSEED: sites.csv, map.html and report.html byte for byte,
-    run.json apart from its declared time stamps, sites.gpkg apart from last_change."""
+    """Same inputs, another PYTHONHASHSEED: sites.csv, sites.parquet, map.html and report.html
+    byte for byte, run.json apart from its declared time stamps, sites.gpkg apart from
+    last_change."""
     result = siteselect(
         "-q", "run", str(DEMO), "--out", str(tmp_path / "b"), env={"PYTHONHASHSEED": "4242"}
     )
     assert result.returncode == 0, result.stderr
     second = tmp_path / "b"
-    for name in ("sites.csv", "map.html", "report.html"):
+    for name in ("sites.csv", "sites.parquet", "map.html", "report.html"):
         assert (second / name).read_bytes() == (demo_out / name).read_bytes(), name
     manifests = [json.loads((d / "run.json").read_text()) for d in (demo_out, second)]
     for manifest in manifests:
