@@ -34,7 +34,9 @@ import rasterio
 import shapely
 from rasterio.windows import Window
 
+from siteselect.airspace.critical import ParcelPoints, group_points
 from siteselect.airspace.model import AirspaceModel
+from siteselect.airspace.reach import Reach, reach
 from siteselect.geo import M_PER_FT
 from siteselect.rasters import open_raster
 
@@ -101,6 +103,34 @@ def parcel_points(
     x, y, who = np.concatenate(xs), np.concatenate(ys), np.concatenate(owners)
     order = np.argsort(who, kind="stable")
     return x[order], y[order], who[order]
+
+
+def with_outline_samples(
+    points: ParcelPoints, geoms: np.ndarray, model: AirspaceModel, reached: Reach, spacing_m: float
+) -> ParcelPoints:
+    """``points`` plus :func:`parcel_points` of the reached candidates (ground raster runs).
+
+    The ground raster is read at every evaluated point: with a raster, the
+    outline is also sampled every ``spacing_m`` as before the exact method, so
+    that the cells under the outline are read as they were.
+    """
+    near = reached.near()
+    if near.size == 0:
+        return points
+    x, y, owner = parcel_points(geoms[near], model, spacing_m)
+    return group_points(
+        np.r_[points.x, x],
+        np.r_[points.y, y],
+        np.r_[points.owner, near[owner]],
+        reached,
+        len(geoms),
+    )
+
+
+def sampled_points(geoms: np.ndarray, model: AirspaceModel, spacing_m: float) -> ParcelPoints:
+    """:func:`parcel_points` of ``geoms`` as :class:`ParcelPoints` (every runway, every point)."""
+    x, y, owner = parcel_points(geoms, model, spacing_m)
+    return group_points(x, y, owner, reach(model, geoms), len(geoms))
 
 
 def sample_raster(

@@ -47,12 +47,14 @@ import shapely
 from pydantic import Field, model_validator
 
 from siteselect._errors import ConfigError, CriterionError
-from siteselect.airspace.heights import evaluate, notice_required
+from siteselect.airspace.critical import critical_points
 from siteselect.airspace.model import AirspaceModel, build_model
 from siteselect.airspace.polygons import surface_polygons, zone_polygons
+from siteselect.airspace.reach import reach
 from siteselect.airspace.runways import Override, select_runways
-from siteselect.airspace.sampling import parcel_points, sample_raster
+from siteselect.airspace.sampling import sample_raster, sampled_points, with_outline_samples
 from siteselect.airspace.selection import AirportChoice, AirportsFilter, selection_record
+from siteselect.airspace.worst import GroundFn, Worst, combine, worst_points
 from siteselect.criteria.base import KindSpec, Measurement, register
 from siteselect.geo import M_PER_FT
 from siteselect.results import Overlay
@@ -165,38 +167,80 @@ def _log_selection(choices: list[AirportChoice]) -> None:
         )
 
 
-def _ground_ft(
-    spec: AirspaceSpec, study: Study, x: np.ndarray, y: np.ndarray, airport_elev: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Ground elevation (ft MSL) per point and where it came from."""
-    source = np.full(len(x), "airport elevation", dtype=object)
+def _ground_function(spec: AirspaceSpec, study: Study) -> GroundFn:
+    """Ground elevation (ft MSL) per point, and whether it came from the ground raster.
+
+    Without ``ground``: the elevation of the controlling surface's airport. With
+    it: the raster cell under the point, or that airport elevation where the
+    point is outside the raster or on nodata (logged).
+    """
     if spec.ground is None:
-        return airport_elev, source
+        return lambda x, y, airport_elev: (airport_elev, np.zeros(len(x), dtype=bool))
     layer = study.layer_spec(spec.ground)
     if not layer.is_raster:
         raise CriterionError(f"ground: layer {spec.ground!r} is not a raster (GeoTIFF...)")
-    raw = sample_raster(layer.source, layer.band, x, y, study.crs)
-    ground = raw / M_PER_FT if spec.ground_units == "m" else raw
-    missing = np.isnan(ground)
-    if missing.any():
-        logger.warning(
-            "airspace: %d of %d evaluated points lie outside %s or on nodata; "
-            "the airport elevation stands in for the ground there",
-            int(missing.sum()),
-            len(x),
-            spec.ground,
-        )
-    source[~missing] = spec.ground
-    return np.where(missing, airport_elev, ground), source
+
+    def ground_of(
+        x: np.ndarray, y: np.ndarray, airport_elev: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        raw = sample_raster(layer.source, layer.band, x, y, study.crs)
+        ground = raw / M_PER_FT if spec.ground_units == "m" else raw
+        missing = np.isnan(ground)
+        if missing.any():
+            logger.warning(
+                "airspace: %d of %d evaluated points lie outside %s or on nodata; "
+                "the airport elevation stands in for the ground there",
+                int(missing.sum()),
+                len(x),
+                spec.ground,
+            )
+        return np.where(missing, airport_elev, ground), ~missing
+
+    return ground_of
 
 
-def _worst_point(owner: np.ndarray, margin: np.ndarray, n: int) -> np.ndarray:
-    """Index of the smallest-margin point of each candidate."""
-    order = np.lexsort((margin, owner))
-    first = np.r_[True, owner[order][1:] != owner[order][:-1]]
-    worst = np.full(n, -1, dtype=np.int64)
-    worst[owner[order][first]] = order[first]
-    return worst
+def _margin_reasons(surface: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """``penetrates <surface> by 85 ft`` / ``clears <surface> by only 12 ft`` per candidate.
+
+    The feet are formatted once per distinct whole number (``f"{x:,.0f}"``
+    rounds half to even like :func:`numpy.round`), then gathered.
+    """
+    whole, where = np.unique(np.round(np.abs(margin)), return_inverse=True)
+    feet = np.array([f"{value:,.0f}" for value in whole], dtype=object)[where]
+    verb = np.where(margin < 0, "penetrates ", "clears ").astype(object)
+    by = np.where(margin < 0, " by ", " by only ").astype(object)
+    return verb + surface.astype(object) + by + feet + " ft"
+
+
+def _worst(spec: AirspaceSpec, study: Study, model: AirspaceModel, planned: float) -> Worst:
+    """Each candidate's worst point: exact critical points, and outline samples where needed.
+
+    Outline samples every ``sample_spacing_m`` are added with a ground raster
+    (it is read at the evaluated points) and for the parcels under surfaces of
+    airports of different elevations (the flat ground jumps inside them, see
+    ``docs/airspace.md``).
+    """
+    geoms = study.candidates.geometry.to_numpy()
+    reached = reach(model, geoms)
+    points = critical_points(model, geoms, reached, planned)
+    ground_of = _ground_function(spec, study)
+    if spec.ground is not None:
+        points = with_outline_samples(points, geoms, model, reached, spec.sample_spacing_m)
+    worst = worst_points(model, points, ground_of, planned)
+    mixed = np.flatnonzero(worst.mixed_ground) if spec.ground is None else np.zeros(0, int)
+    logger.info(
+        "airspace: %d points on %d candidates (%d within reach of a runway or airport); "
+        "%d under surfaces of airports of different elevations, sampled every %g m",
+        len(points.x),
+        len(geoms),
+        reached.near().size,
+        mixed.size,
+        spec.sample_spacing_m,
+    )
+    if mixed.size == 0:
+        return worst
+    sampled = sampled_points(geoms[mixed], model, spec.sample_spacing_m)
+    return combine(worst, worst_points(model, sampled, ground_of, planned), mixed)
 
 
 def _aicuz_reasons(model: AirspaceModel, study: Study) -> np.ndarray:
@@ -217,6 +261,14 @@ def _aicuz_reasons(model: AirspaceModel, study: Study) -> np.ndarray:
         worst = touched[severity[touched] == severity[touched].max()]
         reasons[c] = "inside " + ", ".join(sorted(str(label) for label in labels[worst]))
     return reasons
+
+
+def _zone_names(reasons: np.ndarray) -> np.ndarray:
+    """``KNKX RWY 24R APZ I`` from ``inside KNKX RWY 24R APZ I`` ("" stays "")."""
+    names = np.full(len(reasons), "", dtype=object)
+    inside = np.flatnonzero(reasons != "")
+    names[inside] = [str(r).removeprefix("inside ") for r in reasons[inside]]
+    return names
 
 
 def _overlays(model: AirspaceModel, study: Study) -> list[Overlay]:
@@ -248,33 +300,18 @@ def _overlays(model: AirspaceModel, study: Study) -> list[Overlay]:
 def measure(spec: AirspaceSpec, study: Study) -> Measurement:
     """Margin (ft) under the lowest surface at each parcel's worst point, with reasons."""
     model = airspace_model(spec, study)
-    n = len(study.candidates)
-    x, y, owner = parcel_points(study.candidates.geometry.to_numpy(), model, spec.sample_spacing_m)
-    heights = evaluate(model, x, y)
-    has_surface = heights.code >= 0
-    airport_elev = np.where(has_surface, model.airport_elevation_ft[heights.code], np.nan)
-    ground, ground_source = _ground_ft(spec, study, x, y, airport_elev)
     planned = spec.building_height_ft + spec.helipad_allowance_ft
-    allowable = np.where(has_surface, heights.height_ft - ground, np.inf)
-    worst = _worst_point(owner, allowable - planned, n)
-    allowable_c = allowable[worst]
-    margin = np.minimum(allowable_c - planned, spec.margin_cap_ft)
-    surface = heights.surface_names()[worst]
-    notice_points = notice_required(model, x, y, ground, planned)
-    notice = np.zeros(n, dtype=bool)
-    np.logical_or.at(notice, owner, notice_points)
-    reasons = np.where(
-        margin < 0,
-        [f"penetrates {s} by {abs(m):,.0f} ft" for s, m in zip(surface, margin, strict=True)],
-        [f"clears {s} by only {m:,.0f} ft" for s, m in zip(surface, margin, strict=True)],
-    ).astype(object)
+    worst = _worst(spec, study, model, planned)
+    margin = np.minimum(worst.margin_ft, spec.margin_cap_ft)
+    names = np.asarray([*model.names, ""], dtype=object)
+    surface = names[np.where(worst.code >= 0, worst.code, len(model.names))]
+    allowable = worst.allowable_ft
+    finite = np.isfinite(allowable)
     aicuz = _aicuz_reasons(model, study)
-    finite = np.isfinite(allowable_c)
     logger.info(
-        "airspace: %d points on %d candidates; %d under a surface, %d in AICUZ zones",
-        len(x),
-        n,
+        "airspace: %d of %d candidates under a surface, %d in AICUZ zones",
         int(finite.sum()),
+        len(margin),
         int((aicuz != "").sum()),
     )
     return Measurement(
@@ -283,17 +320,19 @@ def measure(spec: AirspaceSpec, study: Study) -> Measurement:
         label=spec.label or f"Margin under the airspace surfaces for {planned:g} ft",
         feature=np.where(surface == "", "no surface", surface).astype(object),
         extra_columns={
-            "allowable_height_ft": np.where(finite, np.round(allowable_c, 1), np.nan),
-            "allowable_height_m": np.where(finite, np.round(allowable_c * M_PER_FT, 2), np.nan),
+            "allowable_height_ft": np.where(finite, np.round(allowable, 1), np.nan),
+            "allowable_height_m": np.where(finite, np.round(allowable * M_PER_FT, 2), np.nan),
             "controlling_surface": np.where(surface == "", "none", surface).astype(object),
-            "ground_elevation_ft": np.round(ground[worst], 1),
-            "ground_source": ground_source[worst],
-            "aicuz_zone": np.array([r.removeprefix("inside ") for r in aicuz], dtype=object),
-            "faa_notice_required": notice,
+            "ground_elevation_ft": np.round(worst.ground_ft, 1),
+            "ground_source": np.where(
+                worst.from_raster, spec.ground or "", "airport elevation"
+            ).astype(object),
+            "aicuz_zone": _zone_names(aicuz),
+            "faa_notice_required": worst.notice,
         },
         missing_reason="no airspace value",
         phrase_low="margin under {feature} is {value}",
-        reasons=reasons,
+        reasons=_margin_reasons(surface, margin),
         exclusions=aicuz if spec.exclude_aicuz else None,
         overlays=_overlays(model, study),
     )

@@ -1,0 +1,104 @@
+"""Which candidates each runway's and airport's surfaces can reach: one vectorised prefilter.
+
+Each candidate is reduced to the circle around its bounding box (centre and
+half diagonal, metres). A runway *reaches* it when that circle meets the
+runway's local box holding all its surfaces (:meth:`RunwaySurfaces.reach_ft`);
+its 77.9 notice area when the circle meets the box of the notice reach
+(20,000 ft about a long runway); an airport when the circle's centre lies
+within the horizontal surface's outline grown by the conical and outer
+horizontal surfaces (signed distance to the hull, :mod:`siteselect.airspace.hull`)
+plus the radius. The tests are conservative (a circle, a box): a candidate
+reached here may still lie outside every surface, and gets the same values as
+one that is not (no surface). Candidates reached by nothing cost nothing more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from siteselect.airspace.breaklines import notice_reach
+from siteselect.airspace.model import AirspaceModel
+from siteselect.geo import M_PER_FT
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Candidate indices reached by each runway, notice area and airport.
+
+    Attributes
+    ----------
+    cx, cy, radius_m : numpy.ndarray
+        Centre and half diagonal of each candidate's bounding box (NaN: empty).
+    runway : list of numpy.ndarray
+        Per runway, the candidates its surfaces may lie over.
+    notice : list of numpy.ndarray
+        Per runway, the candidates within its 77.9 notice reach.
+    airport : list of numpy.ndarray
+        Per airport, the candidates its horizontal/conical/outer surfaces may lie over.
+    airport_distance_m : list of numpy.ndarray
+        Per airport, the signed distance (m) of those candidates' centres to the
+        horizontal surface's outline (negative inside).
+    """
+
+    cx: np.ndarray
+    cy: np.ndarray
+    radius_m: np.ndarray
+    runway: list[np.ndarray]
+    notice: list[np.ndarray]
+    airport: list[np.ndarray]
+    airport_distance_m: list[np.ndarray]
+
+    def near(self) -> np.ndarray:
+        """Sorted indices of the candidates reached by anything."""
+        parts = [*self.runway, *self.notice, *self.airport]
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate(parts))
+
+
+def _in_local_box(
+    model: AirspaceModel,
+    r: int,
+    box_ft: tuple[float, float, float],
+    cx: np.ndarray,
+    cy: np.ndarray,
+    radius_ft: np.ndarray,
+) -> np.ndarray:
+    s, t = model.runways[r].local_ft(cx, cy)
+    s_min, s_max, lateral = box_ft
+    return np.flatnonzero(
+        (s >= s_min - radius_ft) & (s <= s_max + radius_ft) & (np.abs(t) <= lateral + radius_ft)
+    )
+
+
+def reach(model: AirspaceModel, geoms: np.ndarray) -> Reach:
+    """Which candidates each runway, notice area and airport reaches (see the module docstring)."""
+    bounds = shapely.bounds(geoms)
+    cx = (bounds[:, 0] + bounds[:, 2]) / 2
+    cy = (bounds[:, 1] + bounds[:, 3]) / 2
+    radius = np.hypot(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]) / 2
+    radius_ft = radius / M_PER_FT
+    runway, notice = [], []
+    for r, surfaces in enumerate(model.runways):
+        runway.append(_in_local_box(model, r, surfaces.reach_ft(), cx, cy, radius_ft))
+        _, reach_ft = notice_reach(surfaces)
+        box = (-reach_ft, surfaces.length_ft + reach_ft, reach_ft)
+        notice.append(_in_local_box(model, r, box, cx, cy, radius_ft))
+    airport, distance = [], []
+    for surfaces in model.airports:
+        xmin, ymin, xmax, ymax = surfaces.hull.bounds
+        pad = surfaces.reach_ft * M_PER_FT
+        box = np.flatnonzero(
+            (cx + radius >= xmin - pad)
+            & (cx - radius <= xmax + pad)
+            & (cy + radius >= ymin - pad)
+            & (cy - radius <= ymax + pad)
+        )
+        d = surfaces.hull.signed_distance(cx[box], cy[box])
+        keep = d - radius[box] <= pad
+        airport.append(box[keep])
+        distance.append(d[keep])
+    return Reach(cx, cy, radius, runway, notice, airport, distance)
