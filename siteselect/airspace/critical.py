@@ -72,6 +72,10 @@ class ParcelPoints:
     runway, notice, airport : list of numpy.ndarray
         Per runway / notice area / airport: the indices of the points of the
         candidates it reaches (:class:`~siteselect.airspace.reach.Reach`).
+    airport_flat_ft : list of numpy.ndarray
+        Per airport, aligned with ``airport``: a distance (ft) to the
+        horizontal surface's outline giving the same heights as the point's
+        own (its candidate lies in a level zone), or NaN (compute it).
     """
 
     x: np.ndarray
@@ -81,6 +85,7 @@ class ParcelPoints:
     runway: list[np.ndarray]
     notice: list[np.ndarray]
     airport: list[np.ndarray]
+    airport_flat_ft: list[np.ndarray]
 
 
 class _Collector:
@@ -242,20 +247,10 @@ def _covered(collect: _Collector, geoms: np.ndarray, near: np.ndarray, points: n
     """Special points (runway ends, arc centres) inside reached candidates."""
     if len(points) == 0 or near.size == 0:
         return
-    bounds = shapely.bounds(geoms[near])
-    for px, py in points:
-        box = np.flatnonzero(
-            (bounds[:, 0] <= px)
-            & (bounds[:, 2] >= px)
-            & (bounds[:, 1] <= py)
-            & (bounds[:, 3] >= py)
-        )
-        if box.size == 0:
-            continue
-        inside = box[shapely.intersects(geoms[near[box]], shapely.Point(px, py))]
-        # after the candidate's outline points
-        key = collect.edges.e_offsets[inside + 1] - 0.25
-        collect.add(np.full(inside.size, px), np.full(inside.size, py), inside, key)
+    tree = shapely.STRtree(shapely.points(points))
+    candidate, point = tree.query(geoms[near], predicate="intersects")
+    key = collect.edges.e_offsets[candidate + 1] - 0.25  # after the candidate's outline points
+    collect.add(points[point, 0], points[point, 1], candidate, key)
 
 
 def critical_points(
@@ -318,9 +313,17 @@ def group_points(
 ) -> ParcelPoints:
     """Sort points by candidate, then ``key`` (their place along the outline; stable), and
     index them per runway and airport."""
-    order = np.argsort(owner, kind="stable") if key is None else np.lexsort((key, owner))
+    if key is None:
+        order = np.argsort(owner, kind="stable")
+    else:
+        # by key, then (stably) by candidate: the keys of a candidate's outline
+        # points rise with the candidate, so both sorts mostly meet sorted runs
+        by_key = np.argsort(key, kind="stable")
+        order = by_key[np.argsort(owner[by_key], kind="stable")]
     owner = owner[order]
     offsets = np.r_[0, np.cumsum(np.bincount(owner, minlength=n))].astype(np.int64)
+
+    counts = np.diff(offsets)
 
     def points_of(candidates: np.ndarray) -> np.ndarray:
         return ranges(offsets, candidates)
@@ -333,4 +336,8 @@ def group_points(
         runway=[points_of(c) for c in reach.runway],
         notice=[points_of(c) for c in reach.notice],
         airport=[points_of(c) for c in reach.airport],
+        airport_flat_ft=[
+            np.repeat(flat, counts[c])
+            for c, flat in zip(reach.airport, reach.airport_flat_ft, strict=True)
+        ],
     )

@@ -46,55 +46,69 @@ class Outline:
     e_offsets: np.ndarray
 
 
+def _paths(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates of every ring and line: (coords, path index, path's candidate, is ring).
+
+    Polygons without holes (most parcels) are read directly, one ring each;
+    holes, multi-part geometries and lines are split into parts and rings.
+    Points are left out (:func:`_points`).
+    """
+    kind = shapely.get_type_id(geoms)
+    simple = np.flatnonzero((kind == 3) & (shapely.get_num_interior_rings(geoms) == 0))
+    coords, path = shapely.get_coordinates(geoms[simple], return_index=True)
+    other = np.flatnonzero((kind != 3) | (shapely.get_num_interior_rings(geoms) != 0))
+    if other.size == 0:
+        return coords, path, simple, np.ones(simple.size, dtype=bool)
+    parts, part_owner = shapely.get_parts(geoms[other], return_index=True)
+    part_kind = shapely.get_type_id(parts)
+    polygonal = part_kind == 3
+    linear = (part_kind == 1) | (part_kind == 2)
+    rings, ring_part = shapely.get_rings(parts[polygonal], return_index=True)
+    more = np.concatenate([rings, parts[linear]])
+    more_owner = other[np.concatenate([part_owner[polygonal][ring_part], part_owner[linear]])]
+    more_coords, more_path = shapely.get_coordinates(more, return_index=True)
+    return (
+        np.concatenate([coords, more_coords]),
+        np.concatenate([path, more_path + simple.size]),
+        np.concatenate([simple, more_owner]),
+        np.r_[np.ones(simple.size + len(rings), dtype=bool), np.zeros(linear.sum(), dtype=bool)],
+    )
+
+
 def outline(geoms: np.ndarray) -> Outline:
     """Vertices and edges of ``geoms`` (shapely geometries; empty ones have none)."""
     n = len(geoms)
-    parts, part_owner = shapely.get_parts(geoms, return_index=True)
-    kind = shapely.get_type_id(parts)
-    polygonal = kind == 3
-    rings, ring_part = shapely.get_rings(parts[polygonal], return_index=True)
-    linear = (kind == 1) | (kind == 2)
-    paths = np.concatenate([rings, parts[linear]])
-    path_owner = np.concatenate([part_owner[polygonal][ring_part], part_owner[linear]]).astype(
-        np.int64
-    )
-    coords, path = shapely.get_coordinates(paths, return_index=True)
-    owner = path_owner[path]
-    same = path[:-1] == path[1:]
-    # stable sort by candidate: rings of a candidate keep their order (exterior first)
-    order = np.argsort(owner[:-1][same], kind="stable")
-    x0 = coords[:-1, 0][same][order]
-    y0 = coords[:-1, 1][same][order]
-    x1 = coords[1:, 0][same][order]
-    y1 = coords[1:, 1][same][order]
-    e_owner = owner[:-1][same][order].astype(np.int64)
-    counts = np.bincount(e_owner, minlength=n)
-    e_offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
-    edge_of_start = np.empty(len(order), dtype=np.int64)
-    edge_of_start[order] = np.arange(len(order))
-    # vertices: the start of every edge (closed rings: each vertex once), the
-    # last points of open lines, and points; keyed by their place on the outline
-    last = np.r_[~same, True]
-    ring_path = np.zeros(len(paths), dtype=bool)
-    ring_path[: len(rings)] = True
-    open_end = np.flatnonzero(last & ~ring_path[path])
-    # an open line's last point: just past the end of its last edge
-    open_key = _after_last_edge(same, edge_of_start, open_end)
-    points = np.flatnonzero(kind == 0)
-    point_xy = shapely.get_coordinates(parts[points]).reshape(-1, 2)
-    point_owner = part_owner[points].astype(np.int64)
-    vx = np.concatenate([coords[:-1, 0][same], coords[open_end, 0], point_xy[:, 0]])
-    vy = np.concatenate([coords[:-1, 1][same], coords[open_end, 1], point_xy[:, 1]])
-    v_owner = np.concatenate([owner[:-1][same], owner[open_end], point_owner]).astype(np.int64)
-    v_key = np.concatenate(
-        [edge_of_start.astype("float64"), open_key, e_offsets[point_owner] - 0.5]
-    )
-    v_order = np.lexsort((v_key, v_owner))
+    coords, path, path_owner, is_ring = _paths(geoms)
+    start = np.flatnonzero(path[:-1] == path[1:])  # edge k: coords[start[k]] -> [start[k] + 1]
+    e_owner = path_owner[path[start]].astype(np.int64)
+    if e_owner.size and (np.diff(e_owner) < 0).any():
+        # regroup by candidate, stably (a polygon's exterior ring first)
+        order = np.argsort(e_owner, kind="stable")
+        start, e_owner = start[order], e_owner[order]
+    x0, y0 = coords[start, 0], coords[start, 1]
+    x1, y1 = coords[start + 1, 0], coords[start + 1, 1]
+    e_offsets = np.r_[0, np.cumsum(np.bincount(e_owner, minlength=n))].astype(np.int64)
+    # vertices: the start of every edge (closed rings: each vertex once), keyed by
+    # its place on the outline; then the last points of open lines, and points
+    vx, vy, v_owner = x0, y0, e_owner
+    v_key = np.arange(e_owner.size, dtype="float64")
+    point_index = np.flatnonzero(shapely.get_type_id(geoms) == 0)
+    if not is_ring.all() or point_index.size:
+        last = np.flatnonzero(np.r_[path[1:] != path[:-1], True] & ~is_ring[path])
+        edge_at = np.full(len(coords), -1, dtype=np.int64)
+        edge_at[start + 1] = np.arange(start.size)  # the edge ending at each coordinate
+        point_xy = shapely.get_coordinates(geoms[point_index]).reshape(-1, 2)
+        vx = np.concatenate([vx, coords[last, 0], point_xy[:, 0]])
+        vy = np.concatenate([vy, coords[last, 1], point_xy[:, 1]])
+        v_owner = np.concatenate([v_owner, path_owner[path[last]], point_index])
+        v_key = np.concatenate([v_key, edge_at[last] + 0.999, e_offsets[point_index] - 0.5])
+        v_order = np.lexsort((v_key, v_owner))
+        vx, vy, v_owner, v_key = vx[v_order], vy[v_order], v_owner[v_order], v_key[v_order]
     return Outline(
-        vx=vx[v_order],
-        vy=vy[v_order],
-        v_owner=v_owner[v_order],
-        v_key=v_key[v_order],
+        vx=vx,
+        vy=vy,
+        v_owner=v_owner.astype(np.int64),
+        v_key=v_key,
         x0=x0,
         y0=y0,
         x1=x1,
@@ -102,14 +116,6 @@ def outline(geoms: np.ndarray) -> Outline:
         e_owner=e_owner,
         e_offsets=e_offsets,
     )
-
-
-def _after_last_edge(
-    same: np.ndarray, edge_of_start: np.ndarray, open_end: np.ndarray
-) -> np.ndarray:
-    """Key of an open line's last coordinate: its last edge's index plus 0.999."""
-    edge_number = np.cumsum(same) - 1  # edge index (unsorted) ending at coordinate i + 1
-    return edge_of_start[edge_number[np.maximum(open_end - 1, 0)]] + 0.999
 
 
 def ranges(offsets: np.ndarray, which: np.ndarray) -> np.ndarray:

@@ -243,34 +243,59 @@ def evaluate_reached(
     y_m: np.ndarray,
     runway_points: list[np.ndarray],
     airport_points: list[np.ndarray],
-) -> HeightResult:
+    airport_flat_ft: list[np.ndarray] | None = None,
+) -> tuple[HeightResult, np.ndarray]:
     """:func:`evaluate`, each runway and airport on the points it may reach only.
 
     ``runway_points[r]`` / ``airport_points[a]`` index the points that runway
     ``r``'s / airport ``a``'s surfaces may lie over (a superset is fine: the
-    surfaces are ``inf`` elsewhere). Surfaces are taken in the same order as
+    surfaces are ``inf`` elsewhere). ``airport_flat_ft[a]``, aligned with
+    ``airport_points[a]``, may give a distance to the horizontal surface's
+    outline with the same heights as the point's own (a level zone), NaN
+    where it must be computed. Surfaces are taken in the same order as
     :func:`evaluate` (runways, then airports), so ties name the same surface
     and the heights are the same to the last bit.
+
+    Returns
+    -------
+    (HeightResult, numpy.ndarray)
+        The lowest surface per point, and the least height of any surface above
+        its own airport's elevation (ft; ``inf`` where none): where this is
+        below the lowest surface minus its airport's elevation, a surface of an
+        airport of another elevation lies over the point.
     """
     x_m = np.asarray(x_m, dtype="float64").ravel()
     y_m = np.asarray(y_m, dtype="float64").ravel()
     height = np.full(x_m.shape, np.inf)
     code = np.full(x_m.shape, -1, dtype=np.int32)
+    above = np.full(x_m.shape, np.inf)
+
+    def take(index: np.ndarray, h: np.ndarray, surface: int) -> None:
+        _take_lower(height, code, index, h, surface)
+        above[index] = np.minimum(above[index], h - model.airport_elevation_ft[surface])
+
     for r, index in enumerate(runway_points):
         if index.size == 0:
             continue
         surfaces = model.runways[r]
         s, t = surfaces.local_ft(x_m[index], y_m[index])
         for slot, h in runway_surface_heights(surfaces, s, t).items():
-            _take_lower(height, code, index, h, int(model.runway_codes[r, slot]))
+            take(index, h, int(model.runway_codes[r, slot]))
     for a, index in enumerate(airport_points):
         if index.size == 0:
             continue
         surfaces = model.airports[a]
-        distance_ft = surfaces.hull.signed_distance(x_m[index], y_m[index]) / M_PER_FT
+        if airport_flat_ft is None:
+            distance_ft = np.full(index.size, np.nan)
+        else:
+            distance_ft = airport_flat_ft[a].copy()
+        unknown = np.flatnonzero(np.isnan(distance_ft))
+        distance_ft[unknown] = (
+            surfaces.hull.signed_distance(x_m[index[unknown]], y_m[index[unknown]]) / M_PER_FT
+        )
         for slot, h in airport_surface_heights(surfaces, distance_ft).items():
-            _take_lower(height, code, index, h, int(model.airport_codes[a, slot]))
-    return HeightResult(height_ft=height, code=code, names=tuple(model.names))
+            take(index, h, int(model.airport_codes[a, slot]))
+    return HeightResult(height_ft=height, code=code, names=tuple(model.names)), above
 
 
 def aicuz_at(model: AirspaceModel, x_m: np.ndarray, y_m: np.ndarray) -> np.ndarray:

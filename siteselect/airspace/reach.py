@@ -21,6 +21,7 @@ import shapely
 
 from siteselect.airspace.breaklines import notice_reach
 from siteselect.airspace.model import AirspaceModel
+from siteselect.airspace.surfaces import AirportSurfaces
 from siteselect.geo import M_PER_FT
 
 
@@ -41,6 +42,13 @@ class Reach:
     airport_distance_m : list of numpy.ndarray
         Per airport, the signed distance (m) of those candidates' centres to the
         horizontal surface's outline (negative inside).
+    airport_flat_ft : list of numpy.ndarray
+        Per airport and reached candidate: a distance (ft) to the horizontal
+        surface's outline that gives the airport's surfaces the same height
+        everywhere in the candidate (wholly inside the horizontal surface, or
+        wholly under the outer horizontal one), else NaN (evaluate per point).
+    reached : numpy.ndarray
+        Per candidate, whether anything reaches it.
     """
 
     cx: np.ndarray
@@ -50,13 +58,12 @@ class Reach:
     notice: list[np.ndarray]
     airport: list[np.ndarray]
     airport_distance_m: list[np.ndarray]
+    airport_flat_ft: list[np.ndarray]
+    reached: np.ndarray
 
     def near(self) -> np.ndarray:
         """Sorted indices of the candidates reached by anything."""
-        parts = [*self.runway, *self.notice, *self.airport]
-        if not parts:
-            return np.zeros(0, dtype=np.int64)
-        return np.unique(np.concatenate(parts))
+        return np.flatnonzero(self.reached)
 
 
 def _in_local_box(
@@ -87,7 +94,7 @@ def reach(model: AirspaceModel, geoms: np.ndarray) -> Reach:
         _, reach_ft = notice_reach(surfaces)
         box = (-reach_ft, surfaces.length_ft + reach_ft, reach_ft)
         notice.append(_in_local_box(model, r, box, cx, cy, radius_ft))
-    airport, distance = [], []
+    airport, distance, flat = [], [], []
     for surfaces in model.airports:
         xmin, ymin, xmax, ymax = surfaces.hull.bounds
         pad = surfaces.reach_ft * M_PER_FT
@@ -101,4 +108,33 @@ def reach(model: AirspaceModel, geoms: np.ndarray) -> Reach:
         keep = d - radius[box] <= pad
         airport.append(box[keep])
         distance.append(d[keep])
-    return Reach(cx, cy, radius, runway, notice, airport, distance)
+        flat.append(_flat_distance_ft(surfaces, d[keep], radius[box[keep]]))
+    reached = np.zeros(len(geoms), dtype=bool)
+    for index in (*runway, *notice, *airport):
+        reached[index] = True
+    return Reach(cx, cy, radius, runway, notice, airport, distance, flat, reached)
+
+
+_FLAT_MARGIN_M = 1e-3
+"""Margin beyond the bounding circle for the flat zones (points lie within it up to nudges)."""
+
+
+def _flat_distance_ft(
+    surfaces: AirportSurfaces, distance_m: np.ndarray, radius_m: np.ndarray
+) -> np.ndarray:
+    """The candidate centre's distance where the whole candidate lies in a level zone, else NaN.
+
+    Signed distance is 1-Lipschitz: every point of a candidate is within its
+    radius of the centre, so ``d + radius < 0`` puts it wholly inside the
+    horizontal surface, ``conical < d - radius`` and ``d + radius < reach``
+    wholly under the outer horizontal surface; any distance in the zone gives
+    the same heights.
+    """
+    near, far = distance_m - radius_m, distance_m + radius_m
+    inside = far < -_FLAT_MARGIN_M
+    level = inside.copy()
+    if surfaces.outer_above_ft is not None:
+        conical_m = surfaces.conical_length_ft * M_PER_FT
+        reach_m = surfaces.reach_ft * M_PER_FT
+        level |= (near > conical_m + _FLAT_MARGIN_M) & (far < reach_m - _FLAT_MARGIN_M)
+    return np.where(level, distance_m / M_PER_FT, np.nan)

@@ -15,8 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from siteselect.airspace.critical import ParcelPoints
-from siteselect.airspace.heights import evaluate_reached, notice_required
+from siteselect.airspace.edges import ranges
+from siteselect.airspace.heights import (
+    airport_surface_heights,
+    evaluate_reached,
+    notice_required,
+    runway_surface_heights,
+)
 from siteselect.airspace.model import AirspaceModel
+from siteselect.geo import M_PER_FT
 
 GroundFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 """``(x, y, airport_elevation_ft) -> (ground_ft, from_raster)`` per point."""
@@ -39,9 +46,9 @@ class Worst:
         Whether that ground came from the ground raster.
     notice : numpy.ndarray
         Whether 77.9 asks for notice at any evaluated point.
-    mixed_ground : numpy.ndarray
-        Whether the evaluated points lie under surfaces of airports of
-        different elevations (the flat ground changes inside the candidate).
+    uncertain : numpy.ndarray
+        Without a ground raster: whether the worst point found may not be the
+        candidate's worst (see :func:`worst_points`).
     """
 
     margin_ft: np.ndarray
@@ -50,7 +57,7 @@ class Worst:
     ground_ft: np.ndarray
     from_raster: np.ndarray
     notice: np.ndarray
-    mixed_ground: np.ndarray
+    uncertain: np.ndarray
 
 
 def _first_lowest(offsets: np.ndarray, margin: np.ndarray) -> np.ndarray:
@@ -89,6 +96,16 @@ def worst_points(
 ) -> Worst:
     """Evaluate ``points`` and reduce them to each candidate's worst point.
 
+    Certificate: with flat ground, the allowable height at a point is the
+    lowest surface minus *its* airport's elevation, never less than the least
+    height of any surface above its own airport (``above``). The least of the
+    latter over the parcel is attained at the critical points (each airport's
+    surfaces fall towards it: :mod:`siteselect.airspace.critical`), so when the
+    worst allowable height found equals it, it is the parcel's minimum. Where
+    it does not (surfaces of airports of different elevations meet inside the
+    parcel: the ground jumps where the controlling airport changes, and the
+    minimum can lie on that seam), the candidate is ``uncertain``.
+
     Parameters
     ----------
     model : AirspaceModel
@@ -99,7 +116,9 @@ def worst_points(
     structure_ft : float
         Planned height above ground, ft.
     """
-    heights = evaluate_reached(model, points.x, points.y, points.runway, points.airport)
+    heights, above = evaluate_reached(
+        model, points.x, points.y, points.runway, points.airport, points.airport_flat_ft
+    )
     has_surface = heights.code >= 0
     airport_elev = np.where(has_surface, model.airport_elevation_ft[heights.code], np.nan)
     ground, from_raster = ground_of(points.x, points.y, airport_elev)
@@ -108,9 +127,8 @@ def worst_points(
     found = worst >= 0
     take = np.where(found, worst, 0)
     notice = notice_required(model, points.x, points.y, ground, structure_ft, points.notice)
-    low = _reduce(points.offsets, airport_elev, np.fmin, np.nan)
-    high = _reduce(points.offsets, airport_elev, np.fmax, np.nan)
     allowable_c = np.where(found, allowable[take], np.inf)
+    least_above = _reduce(points.offsets, above, np.minimum, np.inf)
     return Worst(
         margin_ft=allowable_c - structure_ft,
         allowable_ft=allowable_c,
@@ -118,7 +136,7 @@ def worst_points(
         ground_ft=np.where(found, ground[take], np.nan),
         from_raster=found & from_raster[take],
         notice=_reduce(points.offsets, notice, np.logical_or, structure_ft > 200.0),
-        mixed_ground=low < high,
+        uncertain=least_above < allowable_c,
     )
 
 
@@ -136,3 +154,67 @@ def combine(first: Worst, second: Worst, which: np.ndarray) -> Worst:
         getattr(out, name)[which[picked]] = getattr(second, name)[picked]
     out.notice[which] |= second.notice
     return out
+
+
+def _airport_groups(model: AirspaceModel) -> list[tuple[float, list[int], int | None]]:
+    """Per airport: (elevation ft, its runway indices, its airport-surfaces index or None)."""
+    groups: dict[str, tuple[float, list[int], int | None]] = {}
+    for r, surfaces in enumerate(model.runways):
+        ident = surfaces.runway.airport
+        elevation, runways, _ = groups.get(ident, (surfaces.airport_elevation_ft, [], None))
+        groups[ident] = (elevation, [*runways, r], None)
+    for a, surfaces in enumerate(model.airports):
+        elevation, runways, _ = groups[surfaces.airport.ident]
+        groups[surfaces.airport.ident] = (elevation, runways, a)
+    return list(groups.values())
+
+
+def certified(
+    model: AirspaceModel, points: ParcelPoints, worst: Worst, candidates: np.ndarray
+) -> np.ndarray:
+    """Which of the uncertain ``candidates`` are certain after all (a sharper bound).
+
+    Where airports of different elevations reach a parcel, the allowable height
+    is at least, over the airports ``j`` that can control somewhere in it, the
+    lowest of ``j``'s surfaces over the parcel (exact at the critical points)
+    minus ``j``'s elevation. Airport ``j`` controls nowhere in the parcel when
+    another airport's horizontal, conical or outer horizontal surface lies
+    entirely below ``j``'s lowest point there: those surfaces grow with the
+    distance to the horizontal surface's outline, a convex function, so their
+    highest point over the parcel is at one of its vertices (all among the
+    critical points). When the worst allowable height found equals the bound,
+    it is the parcel's minimum.
+    """
+    index = ranges(points.offsets, candidates)
+    offsets = np.r_[0, np.cumsum(np.diff(points.offsets)[candidates])]
+    x, y = points.x[index], points.y[index]
+    groups = _airport_groups(model)
+    lowest = np.full((len(groups), candidates.size), np.inf)
+    ceiling = np.full((len(groups), candidates.size), np.inf)
+    for g, (_, runways, a) in enumerate(groups):
+        env = np.full(x.shape, np.inf)
+        for r in runways:
+            surfaces = model.runways[r]
+            s, t = surfaces.local_ft(x, y)
+            s_min, s_max, lateral = surfaces.reach_ft()
+            near = np.flatnonzero((s >= s_min) & (s <= s_max) & (np.abs(t) <= lateral))
+            for h in runway_surface_heights(surfaces, s[near], t[near]).values():
+                env[near] = np.minimum(env[near], h)
+        if a is not None:
+            surfaces = model.airports[a]
+            level = np.full(x.shape, np.inf)
+            xmin, ymin, xmax, ymax = surfaces.hull.bounds
+            pad = surfaces.reach_ft * M_PER_FT
+            near = np.flatnonzero(
+                (x >= xmin - pad) & (x <= xmax + pad) & (y >= ymin - pad) & (y <= ymax + pad)
+            )
+            distance_ft = surfaces.hull.signed_distance(x[near], y[near]) / M_PER_FT
+            for h in airport_surface_heights(surfaces, distance_ft).values():
+                level[near] = np.minimum(level[near], h)
+            np.minimum(env, level, out=env)
+            ceiling[g] = np.maximum.reduceat(level, offsets[:-1])
+        lowest[g] = np.minimum.reduceat(env, offsets[:-1])
+    controls = lowest <= ceiling.min(axis=0)[None, :]
+    elevation = np.array([e for e, _, _ in groups])[:, None]
+    bound = np.where(controls & np.isfinite(lowest), lowest - elevation, np.inf).min(axis=0)
+    return worst.allowable_ft[candidates] <= bound + 1e-9

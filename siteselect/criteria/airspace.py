@@ -54,7 +54,7 @@ from siteselect.airspace.reach import reach
 from siteselect.airspace.runways import Override, select_runways
 from siteselect.airspace.sampling import sample_raster, sampled_points, with_outline_samples
 from siteselect.airspace.selection import AirportChoice, AirportsFilter, selection_record
-from siteselect.airspace.worst import GroundFn, Worst, combine, worst_points
+from siteselect.airspace.worst import GroundFn, Worst, certified, combine, worst_points
 from siteselect.criteria.base import KindSpec, Measurement, register
 from siteselect.geo import M_PER_FT
 from siteselect.results import Overlay
@@ -199,17 +199,25 @@ def _ground_function(spec: AirspaceSpec, study: Study) -> GroundFn:
     return ground_of
 
 
-def _margin_reasons(surface: np.ndarray, margin: np.ndarray) -> np.ndarray:
+def _margin_reasons(code: np.ndarray, names: np.ndarray, margin: np.ndarray) -> np.ndarray:
     """``penetrates <surface> by 85 ft`` / ``clears <surface> by only 12 ft`` per candidate.
 
-    The feet are formatted once per distinct whole number (``f"{x:,.0f}"``
-    rounds half to even like :func:`numpy.round`), then gathered.
+    Formatted once per distinct (surface, whole feet, sign), then gathered;
+    ``f"{x:,.0f}"`` rounds half to even like :func:`numpy.round`.
     """
-    whole, where = np.unique(np.round(np.abs(margin)), return_inverse=True)
-    feet = np.array([f"{value:,.0f}" for value in whole], dtype=object)[where]
-    verb = np.where(margin < 0, "penetrates ", "clears ").astype(object)
-    by = np.where(margin < 0, " by ", " by only ").astype(object)
-    return verb + surface.astype(object) + by + feet + " ft"
+    feet = np.round(np.abs(margin))
+    negative = margin < 0
+    keys, first, where = np.unique(
+        np.stack([code, feet, negative]), axis=1, return_index=True, return_inverse=True
+    )
+    del keys
+    texts = [
+        f"penetrates {names[code[i]]} by {feet[i]:,.0f} ft"
+        if negative[i]
+        else f"clears {names[code[i]]} by only {feet[i]:,.0f} ft"
+        for i in first
+    ]
+    return np.asarray(texts, dtype=object)[where.ravel()]
 
 
 def _worst(spec: AirspaceSpec, study: Study, model: AirspaceModel, planned: float) -> Worst:
@@ -225,9 +233,12 @@ def _worst(spec: AirspaceSpec, study: Study, model: AirspaceModel, planned: floa
     points = critical_points(model, geoms, reached, planned)
     ground_of = _ground_function(spec, study)
     if spec.ground is not None:
-        points = with_outline_samples(points, geoms, model, reached, spec.sample_spacing_m)
+        points = with_outline_samples(points, geoms, reached, spec.sample_spacing_m)
     worst = worst_points(model, points, ground_of, planned)
-    mixed = np.flatnonzero(worst.mixed_ground) if spec.ground is None else np.zeros(0, int)
+    mixed = np.zeros(0, dtype=np.int64)
+    if spec.ground is None:
+        uncertain = np.flatnonzero(worst.uncertain)
+        mixed = uncertain[~certified(model, points, worst, uncertain)]
     logger.info(
         "airspace: %d points on %d candidates (%d within reach of a runway or airport); "
         "%d under surfaces of airports of different elevations, sampled every %g m",
@@ -304,7 +315,8 @@ def measure(spec: AirspaceSpec, study: Study) -> Measurement:
     worst = _worst(spec, study, model, planned)
     margin = np.minimum(worst.margin_ft, spec.margin_cap_ft)
     names = np.asarray([*model.names, ""], dtype=object)
-    surface = names[np.where(worst.code >= 0, worst.code, len(model.names))]
+    code = np.where(worst.code >= 0, worst.code, len(model.names))
+    surface = names[code]
     allowable = worst.allowable_ft
     finite = np.isfinite(allowable)
     aicuz = _aicuz_reasons(model, study)
@@ -332,7 +344,7 @@ def measure(spec: AirspaceSpec, study: Study) -> Measurement:
         },
         missing_reason="no airspace value",
         phrase_low="margin under {feature} is {value}",
-        reasons=_margin_reasons(surface, margin),
+        reasons=_margin_reasons(code, names, margin),
         exclusions=aicuz if spec.exclude_aicuz else None,
         overlays=_overlays(model, study),
     )
