@@ -9,12 +9,13 @@ outline, see :mod:`siteselect.criteria.airspace`) without re-sorting anything.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from siteselect.airspace.critical import ParcelPoints
+from siteselect.airspace.critical import ParcelPoints, critical_points
 from siteselect.airspace.edges import ranges
 from siteselect.airspace.heights import (
     airport_surface_heights,
@@ -23,7 +24,11 @@ from siteselect.airspace.heights import (
     runway_surface_heights,
 )
 from siteselect.airspace.model import AirspaceModel
+from siteselect.airspace.reach import reach
+from siteselect.airspace.sampling import sampled_points, with_outline_samples
 from siteselect.geo import M_PER_FT
+
+logger = logging.getLogger(__name__)
 
 GroundFn = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 """``(x, y, airport_elevation_ft) -> (ground_ft, from_raster)`` per point."""
@@ -218,3 +223,63 @@ def certified(
     elevation = np.array([e for e, _, _ in groups])[:, None]
     bound = np.where(controls & np.isfinite(lowest), lowest - elevation, np.inf).min(axis=0)
     return worst.allowable_ft[candidates] <= bound + 1e-9
+
+
+def flat_ground(
+    x: np.ndarray, y: np.ndarray, airport_elev: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:data:`GroundFn` without a raster: the controlling surface's airport elevation."""
+    return airport_elev, np.zeros(len(x), dtype=bool)
+
+
+def parcel_worst(
+    model: AirspaceModel,
+    geoms: np.ndarray,
+    ground_of: GroundFn,
+    structure_ft: float,
+    spacing_m: float,
+    ground_raster: bool,
+) -> Worst:
+    """Each candidate's worst point: the exact critical points, outline samples where needed.
+
+    Parameters
+    ----------
+    model : AirspaceModel
+    geoms : numpy.ndarray of shapely geometries
+        The candidates (working CRS).
+    ground_of : callable
+        Ground per point (:data:`GroundFn`, e.g. :func:`flat_ground`).
+    structure_ft : float
+        Planned height above ground, ft.
+    spacing_m : float
+        Outline sample spacing (``sample_spacing_m``) where samples are added:
+        with a ground raster, every reached candidate (the raster is read at the
+        evaluated points); without, the candidates whose minimum the critical
+        points cannot certify (:func:`certified`).
+    ground_raster : bool
+        Whether ``ground_of`` reads a raster.
+    """
+    reached = reach(model, geoms)
+    points = critical_points(model, geoms, reached, structure_ft)
+    if ground_raster:
+        points = with_outline_samples(points, geoms, reached, spacing_m)
+    worst = worst_points(model, points, ground_of, structure_ft)
+    sample = np.zeros(0, dtype=np.int64)
+    if not ground_raster:
+        uncertain = np.flatnonzero(worst.uncertain)
+        sample = uncertain[~certified(model, points, worst, uncertain)]
+    logger.info(
+        "airspace: %d points on %d candidates (%d within reach of a runway or airport); "
+        "%d where airports of different elevations meet, also sampled every %g m",
+        len(points.x),
+        len(geoms),
+        reached.near().size,
+        sample.size,
+        spacing_m,
+    )
+    if sample.size == 0:
+        return worst
+    sampled = worst_points(
+        model, sampled_points(geoms[sample], model, spacing_m), ground_of, structure_ft
+    )
+    return combine(worst, sampled, sample)

@@ -47,14 +47,12 @@ import shapely
 from pydantic import Field, model_validator
 
 from siteselect._errors import ConfigError, CriterionError
-from siteselect.airspace.critical import critical_points
 from siteselect.airspace.model import AirspaceModel, build_model
 from siteselect.airspace.polygons import surface_polygons, zone_polygons
-from siteselect.airspace.reach import reach
 from siteselect.airspace.runways import Override, select_runways
-from siteselect.airspace.sampling import sample_raster, sampled_points, with_outline_samples
+from siteselect.airspace.sampling import sample_raster
 from siteselect.airspace.selection import AirportChoice, AirportsFilter, selection_record
-from siteselect.airspace.worst import GroundFn, Worst, certified, combine, worst_points
+from siteselect.airspace.worst import GroundFn, flat_ground, parcel_worst
 from siteselect.criteria.base import KindSpec, Measurement, register
 from siteselect.geo import M_PER_FT
 from siteselect.results import Overlay
@@ -175,7 +173,7 @@ def _ground_function(spec: AirspaceSpec, study: Study) -> GroundFn:
     point is outside the raster or on nodata (logged).
     """
     if spec.ground is None:
-        return lambda x, y, airport_elev: (airport_elev, np.zeros(len(x), dtype=bool))
+        return flat_ground
     layer = study.layer_spec(spec.ground)
     if not layer.is_raster:
         raise CriterionError(f"ground: layer {spec.ground!r} is not a raster (GeoTIFF...)")
@@ -220,40 +218,6 @@ def _margin_reasons(code: np.ndarray, names: np.ndarray, margin: np.ndarray) -> 
     return np.asarray(texts, dtype=object)[where.ravel()]
 
 
-def _worst(spec: AirspaceSpec, study: Study, model: AirspaceModel, planned: float) -> Worst:
-    """Each candidate's worst point: exact critical points, and outline samples where needed.
-
-    Outline samples every ``sample_spacing_m`` are added with a ground raster
-    (it is read at the evaluated points) and for the parcels under surfaces of
-    airports of different elevations (the flat ground jumps inside them, see
-    ``docs/airspace.md``).
-    """
-    geoms = study.candidates.geometry.to_numpy()
-    reached = reach(model, geoms)
-    points = critical_points(model, geoms, reached, planned)
-    ground_of = _ground_function(spec, study)
-    if spec.ground is not None:
-        points = with_outline_samples(points, geoms, reached, spec.sample_spacing_m)
-    worst = worst_points(model, points, ground_of, planned)
-    mixed = np.zeros(0, dtype=np.int64)
-    if spec.ground is None:
-        uncertain = np.flatnonzero(worst.uncertain)
-        mixed = uncertain[~certified(model, points, worst, uncertain)]
-    logger.info(
-        "airspace: %d points on %d candidates (%d within reach of a runway or airport); "
-        "%d under surfaces of airports of different elevations, sampled every %g m",
-        len(points.x),
-        len(geoms),
-        reached.near().size,
-        mixed.size,
-        spec.sample_spacing_m,
-    )
-    if mixed.size == 0:
-        return worst
-    sampled = sampled_points(geoms[mixed], model, spec.sample_spacing_m)
-    return combine(worst, worst_points(model, sampled, ground_of, planned), mixed)
-
-
 def _aicuz_reasons(model: AirspaceModel, study: Study) -> np.ndarray:
     """``inside KNKX RWY 24R APZ I`` for candidates touching a zone, else "".
 
@@ -267,10 +231,17 @@ def _aicuz_reasons(model: AirspaceModel, study: Study) -> np.ndarray:
     severity = np.array([z.severity for z in model.zones])
     labels = zones["feature_name"].to_numpy()
     cand, zone = zones.sindex.query(study.candidates.geometry.to_numpy(), predicate="intersects")
-    for c in np.unique(cand):
-        touched = zone[cand == c]
-        worst = touched[severity[touched] == severity[touched].max()]
-        reasons[c] = "inside " + ", ".join(sorted(str(label) for label in labels[worst]))
+    order = np.lexsort((zone, cand))
+    cand, zone = cand[order], zone[order]
+    starts = np.flatnonzero(np.r_[True, cand[1:] != cand[:-1]])
+    worst = np.repeat(
+        np.maximum.reduceat(severity[zone], starts), np.diff(np.r_[starts, cand.size])
+    )
+    keep = severity[zone] == worst
+    cand, zone = cand[keep], zone[keep]
+    starts = np.flatnonzero(np.r_[True, cand[1:] != cand[:-1]])
+    for first, zones_of in zip(starts, np.split(zone, starts[1:]), strict=True):
+        reasons[cand[first]] = "inside " + ", ".join(sorted(str(x) for x in labels[zones_of]))
     return reasons
 
 
@@ -312,7 +283,14 @@ def measure(spec: AirspaceSpec, study: Study) -> Measurement:
     """Margin (ft) under the lowest surface at each parcel's worst point, with reasons."""
     model = airspace_model(spec, study)
     planned = spec.building_height_ft + spec.helipad_allowance_ft
-    worst = _worst(spec, study, model, planned)
+    worst = parcel_worst(
+        model,
+        study.candidates.geometry.to_numpy(),
+        _ground_function(spec, study),
+        planned,
+        spec.sample_spacing_m,
+        ground_raster=spec.ground is not None,
+    )
     margin = np.minimum(worst.margin_ft, spec.margin_cap_ft)
     names = np.asarray([*model.names, ""], dtype=object)
     code = np.where(worst.code >= 0, worst.code, len(model.names))
