@@ -52,8 +52,9 @@ class Worst:
     notice : numpy.ndarray
         Whether 77.9 asks for notice at any evaluated point.
     uncertain : numpy.ndarray
-        Without a ground raster: whether the worst point found may not be the
-        candidate's worst (see :func:`worst_points`).
+        Without a ground raster: whether the critical points could not certify
+        the candidate's minimum (:func:`worst_points`, :func:`certified`); after
+        :func:`parcel_worst`, the candidates that were also sampled.
     """
 
     margin_ft: np.ndarray
@@ -277,9 +278,9 @@ def parcel_worst(
         sample.size,
         spacing_m,
     )
+    worst.uncertain = np.zeros(len(geoms), dtype=bool)
+    worst.uncertain[sample] = True
     if sample.size == 0:
         return worst
-    sampled = worst_points(
-        model, sampled_points(geoms[sample], model, spacing_m), ground_of, structure_ft
-    )
-    return combine(worst, sampled, sample)
+    sampled = sampled_points(geoms[sample], model, spacing_m)
+    return combine(worst, worst_points(model, sampled, ground_of, structure_ft), sample)
