@@ -74,11 +74,24 @@ def _in_local_box(
     cy: np.ndarray,
     radius_ft: np.ndarray,
 ) -> np.ndarray:
-    s, t = model.runways[r].local_ft(cx, cy)
+    surfaces = model.runways[r]
     s_min, s_max, lateral = box_ft
-    return np.flatnonzero(
-        (s >= s_min - radius_ft) & (s <= s_max + radius_ft) & (np.abs(t) <= lateral + radius_ft)
+    # first the axis-aligned bounds of the (rotated) box, grown by the largest radius
+    ax, ay = surfaces.axis
+    corners_s = np.array([s_min, s_min, s_max, s_max]) * M_PER_FT
+    corners_t = np.array([-lateral, lateral, -lateral, lateral]) * M_PER_FT
+    x0, y0 = surfaces.runway.le_xy
+    xs, ys = x0 + corners_s * ax - corners_t * ay, y0 + corners_s * ay + corners_t * ax
+    pad = float(np.nanmax(radius_ft, initial=0.0)) * M_PER_FT
+    box = np.flatnonzero(
+        (cx >= xs.min() - pad)
+        & (cx <= xs.max() + pad)
+        & (cy >= ys.min() - pad)
+        & (cy <= ys.max() + pad)
     )
+    s, t = surfaces.local_ft(cx[box], cy[box])
+    radius = radius_ft[box]
+    return box[(s >= s_min - radius) & (s <= s_max + radius) & (np.abs(t) <= lateral + radius)]
 
 
 def reach(model: AirspaceModel, geoms: np.ndarray) -> Reach:

@@ -20,11 +20,15 @@ planned height (``building_height_ft + helipad_allowance_ft``), at the parcel's
 worst point. The allowable height at a point is the lowest imaginary surface
 above it (ft MSL, :mod:`siteselect.airspace.heights`) minus the ground
 elevation there (from ``ground``, else the elevation of that surface's
-airport). The points evaluated per parcel are its densified outline plus the
-points where the runways' extended centre lines and runway segments come
-closest (:mod:`siteselect.airspace.sampling`). Where no surface lies above a
-parcel there is no Part 77 limit and the margin is reported as
-``margin_cap_ft`` (1,000 ft by default) so that it stays a finite number.
+airport). The parcel's worst point is found exactly from its critical points
+(vertices, crossings with the surfaces' break lines, feet of perpendiculars:
+:mod:`siteselect.airspace.critical`), after one vectorised test skips the
+parcels no surface can reach (:mod:`siteselect.airspace.reach`); the outline
+is also sampled every ``sample_spacing_m`` with a ground raster and where
+airports of different elevations meet (:mod:`siteselect.airspace.worst`,
+``docs/airspace.md``). Where no surface lies above a parcel there is no Part
+77 limit and the margin is reported as ``margin_cap_ft`` (1,000 ft by
+default) so that it stays a finite number.
 
 As a constraint: the parcel is excluded when the margin is below
 ``min_margin_ft`` (``penetrates KSAN RWY 27 approach surface by 85 ft``) and,
@@ -98,7 +102,10 @@ class AirspaceSpec(KindSpec):
         default=None, description="Constraint: smallest margin allowed under the surfaces, ft."
     )
     sample_spacing_m: float = Field(
-        default=5.0, gt=0, description="Largest gap between evaluated outline points, m."
+        default=5.0,
+        gt=0,
+        description="Outline sample spacing, m, where the exact points are not enough: "
+        "with a ground raster, and where airports of different elevations meet.",
     )
     margin_cap_ft: float = Field(
         default=1000.0, gt=0, description="Margin reported where no surface limits the height."
@@ -205,10 +212,9 @@ def _margin_reasons(code: np.ndarray, names: np.ndarray, margin: np.ndarray) -> 
     """
     feet = np.round(np.abs(margin))
     negative = margin < 0
-    keys, first, where = np.unique(
-        np.stack([code, feet, negative]), axis=1, return_index=True, return_inverse=True
-    )
-    del keys
+    # one integer key per (surface, whole feet, sign); feet below 2**40 ft
+    key = (code.astype(np.int64) << 42) | (feet.astype(np.int64) << 1) | negative
+    _, first, where = np.unique(key, return_index=True, return_inverse=True)
     texts = [
         f"penetrates {names[code[i]]} by {feet[i]:,.0f} ft"
         if negative[i]
