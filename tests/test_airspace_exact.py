@@ -418,3 +418,41 @@ def test_crossings_against_shapely() -> None:
         ::2
     ]
     np.testing.assert_allclose(np.c_[x, y], nearest, atol=1e-9)
+
+
+def test_ground_raster_end_to_end(tmp_path: Path) -> None:
+    """With ``ground:``, the raster cell under the worst point is the ground (ft from m)."""
+    from siteselect.pipeline import run
+    from tests._world import write_world
+    from tests.test_airspace import _runway_csv
+
+    write_world(tmp_path)
+    _runway_csv(tmp_path)
+    config = tmp_path / "ground.yaml"
+    config.write_text(
+        """name: Ground raster
+candidates: {source: parcels.gpkg, layer: parcels, id: apn}
+layers:
+  runways: runways.csv
+  airports: airports.csv
+  dem: hazard.tif
+constraints:
+  airspace: {kind: airspace, layer: runways, airports: airports, ground: dem,
+             building_height_ft: 160, helipad_allowance_ft: 20, min_margin_ft: -1000}
+criteria:
+  margin: {kind: airspace, layer: runways, airports: airports, ground: dem,
+           building_height_ft: 160, helipad_allowance_ft: 20,
+           transform: {fn: linear, best: 100, worst: -100}, weight: 1}
+outputs: {dir: out}
+""",
+        encoding="utf-8",
+    )
+    table = run(load_config(config)).candidates.set_index("candidate_id")
+    under = table["margin_controlling_surface"] != "none"
+    assert under.sum() >= 10
+    assert (table.loc[under, "margin_ground_source"] == "dem").all()
+    ground_m = table.loc[under, "margin_ground_elevation_ft"] * M_PER_FT
+    assert ground_m.between(0.29, 0.91).all()  # the raster's 0.3..0.9 (m here)
+    allowable = table.loc[under, "margin_allowable_height_ft"]
+    margin = table.loc[under, "raw_margin"]
+    np.testing.assert_allclose(margin, np.minimum(allowable - 180.0, 1_000.0), atol=0.06)
