@@ -21,7 +21,7 @@ import shapely
 
 from siteselect.airspace.breaklines import notice_reach
 from siteselect.airspace.model import AirspaceModel
-from siteselect.airspace.surfaces import AirportSurfaces
+from siteselect.airspace.surfaces import AirportSurfaces, RunwaySurfaces
 from siteselect.geo import M_PER_FT
 
 
@@ -73,7 +73,10 @@ def _in_local_box(
     cx: np.ndarray,
     cy: np.ndarray,
     radius_ft: np.ndarray,
+    footprint: bool = False,
 ) -> np.ndarray:
+    """Candidates whose circle meets the local box ``box_ft`` (s_min, s_max, |t| max);
+    with ``footprint``, only where the runway's surfaces are wide enough at that ``s``."""
     surfaces = model.runways[r]
     s_min, s_max, lateral = box_ft
     # first the axis-aligned bounds of the (rotated) box, grown by the largest radius
@@ -91,7 +94,39 @@ def _in_local_box(
     )
     s, t = surfaces.local_ft(cx[box], cy[box])
     radius = radius_ft[box]
+    if footprint:
+        lateral = _footprint_lateral_ft(surfaces, s, radius)
     return box[(s >= s_min - radius) & (s <= s_max + radius) & (np.abs(t) <= lateral + radius)]
+
+
+def _footprint_lateral_ft(
+    surfaces: RunwaySurfaces, s_ft: np.ndarray, radius_ft: np.ndarray
+) -> np.ndarray:
+    """Largest ``|t|`` (ft) any surface of the runway reaches within ``radius`` of ``s``.
+
+    The primary or approach surface's half width there (the approach widens
+    with ``u``: taken at ``u + radius``), plus how far the transitional
+    surfaces reach beyond it (:meth:`RunwaySurfaces.reach_ft`'s margin).
+    """
+    e, length = surfaces.primary_extension_ft, surfaces.length_ft
+    widest = np.where(
+        (s_ft + radius_ft >= -e) & (s_ft - radius_ft <= length + e),
+        surfaces.primary_half_width_ft,
+        0.0,
+    )
+    for end, u in ((0, -s_ft - e), (1, s_ft - length - e)):
+        approach = surfaces.approaches[end]
+        inside = (u + radius_ft >= 0) & (u - radius_ft <= approach.length_ft)
+        far_u = np.clip(u + radius_ft, 0.0, approach.length_ft)
+        widest = np.maximum(widest, np.where(inside, approach.half_width_ft(far_u), 0.0))
+    if surfaces.transitional_max_from_centreline_ft is not None:  # heliports
+        return np.maximum(widest, surfaces.transitional_max_from_centreline_ft)
+    # the transitional surfaces' reach beyond the edge, as in reach_ft
+    _, _, lateral = surfaces.reach_ft()
+    widest_anywhere = max(
+        surfaces.primary_half_width_ft, *(a.outer_width_ft / 2 for a in surfaces.approaches)
+    )
+    return widest + (lateral - widest_anywhere)
 
 
 def reach(model: AirspaceModel, geoms: np.ndarray) -> Reach:
@@ -103,7 +138,7 @@ def reach(model: AirspaceModel, geoms: np.ndarray) -> Reach:
     radius_ft = radius / M_PER_FT
     runway, notice = [], []
     for r, surfaces in enumerate(model.runways):
-        runway.append(_in_local_box(model, r, surfaces.reach_ft(), cx, cy, radius_ft))
+        runway.append(_in_local_box(model, r, surfaces.reach_ft(), cx, cy, radius_ft, True))
         _, reach_ft = notice_reach(surfaces)
         box = (-reach_ft, surfaces.length_ft + reach_ft, reach_ft)
         notice.append(_in_local_box(model, r, box, cx, cy, radius_ft))
