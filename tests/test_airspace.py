@@ -17,13 +17,14 @@ from hypothesis import strategies as st
 
 from siteselect._errors import ConfigError, CriterionError
 from siteselect.airspace import Airport, Override, Runway, build_model, evaluate, read_runways
+from siteselect.airspace.critical import critical_points
 from siteselect.airspace.heights import aicuz_at, approach_height_ft, notice_required
 from siteselect.airspace.hull import disc_hull
 from siteselect.airspace.model import APPROACH_HE, AirspaceModel
 from siteselect.airspace.polygons import surface_polygons, zone_polygons
+from siteselect.airspace.reach import reach
 from siteselect.airspace.reference import lowest_surface_naive
 from siteselect.airspace.runways import infer_category, infer_kind
-from siteselect.airspace.sampling import parcel_points
 from siteselect.config import load_config
 from siteselect.geo import M_PER_FT
 from siteselect.outputs import write_outputs
@@ -328,6 +329,13 @@ def test_disc_hull_signed_distance_equals_shapely() -> None:
     assert np.abs(got - want).max() < 0.05
 
 
+def _parcel_minimum(model: AirspaceModel, parcel: shapely.Geometry) -> float:
+    """Lowest surface (ft MSL) over the parcel's critical points (the kind's exact method)."""
+    geoms = np.array([parcel])
+    points = critical_points(model, geoms, reach(model, geoms), 180.0)
+    return float(evaluate(model, points.x, points.y).height_ft.min())
+
+
 def test_parcel_minimum_is_found_between_vertices() -> None:
     """A strip across the approach with its vertices far off the centre line."""
     model = _model(_runway())
@@ -335,9 +343,7 @@ def test_parcel_minimum_is_found_between_vertices() -> None:
     strip = shapely.box(
         *(RX + s0 * M_PER_FT, RY - 3_000.0), *(RX + (s0 + 100) * M_PER_FT, RY + 3_000.0)
     )
-    x, y, owner = parcel_points(np.array([strip]), model, spacing_m=2_000.0)
-    assert (owner == 0).all()
-    assert evaluate(model, x, y).height_ft.min() == pytest.approx(201.6, abs=0.01)
+    assert _parcel_minimum(model, strip) == pytest.approx(201.6, abs=1e-4)
 
 
 @settings(max_examples=25, deadline=None)
@@ -351,22 +357,20 @@ def test_parcel_minimum_is_found_between_vertices() -> None:
 def test_parcel_minimum_not_above_dense_interior_grid(
     cx: float, cy: float, w: float, h: float, angle: float
 ) -> None:
-    """The sampled minimum is within the documented bound of a dense interior search."""
+    """The exact minimum is never above a dense search of the interior."""
     model = _model(_runway())
     box = shapely.box(-w / 2, -h / 2, w / 2, h / 2)
     parcel = shapely.affinity.translate(
         shapely.affinity.rotate(box, angle), RX + cx * M_PER_FT, RY + cy * M_PER_FT
     )
-    x, y, _ = parcel_points(np.array([parcel]), model, spacing_m=5.0)
-    sampled = evaluate(model, x, y).height_ft.min()
+    found = _parcel_minimum(model, parcel)
     gx, gy = np.meshgrid(
         *[np.linspace(a, b, 120) for a, b in zip(parcel.bounds[:2], parcel.bounds[2:], strict=True)]
     )
     inside = shapely.contains_xy(parcel, gx, gy)
     dense = evaluate(model, gx[inside], gy[inside]).height_ft
     if inside.any() and np.isfinite(dense).any():
-        bound = 5.0 / M_PER_FT / 2 / 7 + 1e-6
-        assert sampled <= dense.min() + bound
+        assert found <= dense.min() + 1e-4
 
 
 # --- inference and overrides ---

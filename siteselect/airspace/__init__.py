@@ -14,7 +14,18 @@ Modules, one concern each:
 * :mod:`~siteselect.airspace.heights`: vectorised lowest-surface evaluation,
   AICUZ lookup, 77.9 notice test;
 * :mod:`~siteselect.airspace.polygons`: surfaces and zones as polygons for maps;
-* :mod:`~siteselect.airspace.sampling`: which points of a parcel to evaluate;
+* :mod:`~siteselect.airspace.reach`: which parcels each runway and airport can
+  reach (one vectorised prefilter);
+* :mod:`~siteselect.airspace.breaklines`: where the surfaces' formulas change,
+  in runway coordinates;
+* :mod:`~siteselect.airspace.edges`: parcel outlines as arrays of edges, and
+  their crossings with lines and circles;
+* :mod:`~siteselect.airspace.critical`: the points of a parcel that hold its
+  exact minimum;
+* :mod:`~siteselect.airspace.worst`: each parcel's worst point, its
+  certificate, and the outline samples where it cannot be certified;
+* :mod:`~siteselect.airspace.sampling`: outline samples, the ground raster
+  under points, and the 5 m sampling the exact method replaced (reference);
 * :mod:`~siteselect.airspace.reference`: the slow oracle for tests and benchmarks.
 """
 

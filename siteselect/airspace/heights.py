@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from siteselect.airspace.breaklines import notice_reach
 from siteselect.airspace.model import (
     APPROACH_HE,
     APPROACH_LE,
@@ -236,6 +237,67 @@ def evaluate(
     return HeightResult(height_ft=height, code=code, names=tuple(model.names))
 
 
+def evaluate_reached(
+    model: AirspaceModel,
+    x_m: np.ndarray,
+    y_m: np.ndarray,
+    runway_points: list[np.ndarray],
+    airport_points: list[np.ndarray],
+    airport_flat_ft: list[np.ndarray] | None = None,
+) -> tuple[HeightResult, np.ndarray]:
+    """:func:`evaluate`, each runway and airport on the points it may reach only.
+
+    ``runway_points[r]`` / ``airport_points[a]`` index the points that runway
+    ``r``'s / airport ``a``'s surfaces may lie over (a superset is fine: the
+    surfaces are ``inf`` elsewhere). ``airport_flat_ft[a]``, aligned with
+    ``airport_points[a]``, may give a distance to the horizontal surface's
+    outline with the same heights as the point's own (a level zone), NaN
+    where it must be computed. Surfaces are taken in the same order as
+    :func:`evaluate` (runways, then airports), so ties name the same surface
+    and the heights are the same to the last bit.
+
+    Returns
+    -------
+    (HeightResult, numpy.ndarray)
+        The lowest surface per point, and the least height of any surface above
+        its own airport's elevation (ft; ``inf`` where none): where this is
+        below the lowest surface minus its airport's elevation, a surface of an
+        airport of another elevation lies over the point.
+    """
+    x_m = np.asarray(x_m, dtype="float64").ravel()
+    y_m = np.asarray(y_m, dtype="float64").ravel()
+    height = np.full(x_m.shape, np.inf)
+    code = np.full(x_m.shape, -1, dtype=np.int32)
+    above = np.full(x_m.shape, np.inf)
+
+    def take(index: np.ndarray, h: np.ndarray, surface: int) -> None:
+        _take_lower(height, code, index, h, surface)
+        above[index] = np.minimum(above[index], h - model.airport_elevation_ft[surface])
+
+    for r, index in enumerate(runway_points):
+        if index.size == 0:
+            continue
+        surfaces = model.runways[r]
+        s, t = surfaces.local_ft(x_m[index], y_m[index])
+        for slot, h in runway_surface_heights(surfaces, s, t).items():
+            take(index, h, int(model.runway_codes[r, slot]))
+    for a, index in enumerate(airport_points):
+        if index.size == 0:
+            continue
+        surfaces = model.airports[a]
+        if airport_flat_ft is None:
+            distance_ft = np.full(index.size, np.nan)
+        else:
+            distance_ft = airport_flat_ft[a].copy()
+        unknown = np.flatnonzero(np.isnan(distance_ft))
+        distance_ft[unknown] = (
+            surfaces.hull.signed_distance(x_m[index[unknown]], y_m[index[unknown]]) / M_PER_FT
+        )
+        for slot, h in airport_surface_heights(surfaces, distance_ft).items():
+            take(index, h, int(model.airport_codes[a, slot]))
+    return HeightResult(height_ft=height, code=code, names=tuple(model.names)), above
+
+
 def aicuz_at(model: AirspaceModel, x_m: np.ndarray, y_m: np.ndarray) -> np.ndarray:
     """Index into ``model.zones`` of the most severe AICUZ zone at each point; -1 outside.
 
@@ -262,6 +324,7 @@ def notice_required(
     y_m: np.ndarray,
     ground_ft: np.ndarray,
     structure_ft: float,
+    runway_points: list[np.ndarray] | None = None,
 ) -> np.ndarray:
     """Whether 14 CFR 77.9 asks for FAA notice (Form 7460-1) of a structure at each point.
 
@@ -277,22 +340,26 @@ def notice_required(
         the ground is taken level with the nearest runway point (flat terrain).
     structure_ft : float
         Structure height above ground (including rooftop allowances), ft.
+    runway_points : list of numpy.ndarray, optional
+        Per runway, the points within its notice reach (a superset is fine);
+        default: every point against every runway.
     """
     x_m = np.asarray(x_m, dtype="float64").ravel()
     y_m = np.asarray(y_m, dtype="float64").ravel()
     ground_ft = np.asarray(ground_ft, dtype="float64").ravel()
     required = np.full(ground_ft.shape, structure_ft > 200.0)
-    for surfaces in model.runways:
-        if surfaces.family == "heliport":
-            slope, reach = 25.0, 5_000.0
-        elif surfaces.length_ft > 3_200.0:
-            slope, reach = 100.0, 20_000.0
-        else:
-            slope, reach = 50.0, 10_000.0
-        s, t = surfaces.local_ft(x_m, y_m)
+    if structure_ft > 200.0:
+        return required
+    for r, surfaces in enumerate(model.runways):
+        index = np.arange(len(x_m)) if runway_points is None else runway_points[r]
+        if index.size == 0:
+            continue
+        slope, reach = notice_reach(surfaces)
+        s, t = surfaces.local_ft(x_m[index], y_m[index])
         beyond = np.maximum(np.maximum(-s, s - surfaces.length_ft), 0.0)
         distance = np.hypot(beyond, t)
         runway_ft = surfaces.centreline_elevation_ft(s)
-        top = np.where(np.isnan(ground_ft), runway_ft, ground_ft) + structure_ft
-        required |= (distance <= reach) & (top > runway_ft + distance / slope)
+        ground = ground_ft[index]
+        top = np.where(np.isnan(ground), runway_ft, ground) + structure_ft
+        required[index] |= (distance <= reach) & (top > runway_ft + distance / slope)
     return required

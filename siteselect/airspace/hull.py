@@ -97,14 +97,27 @@ class DiscHull:
             i = self.arc_disc[k]
             dx = x - self.centres[i, 0]
             dy = y - self.centres[i, 1]
-            if self.arc_sweep[k] >= _TWO_PI - 1e-12:
-                in_range = np.ones(x.shape, dtype=bool)
-            else:
-                angle = np.mod(np.arctan2(dy, dx) - self.arc_start[k], _TWO_PI)
-                in_range = angle <= self.arc_sweep[k]
-            arc_term = np.where(in_range, np.hypot(dx, dy) - self.radii[i], -np.inf)
+            arc_term = np.hypot(dx, dy) - self.radii[i]
+            if self.arc_sweep[k] < _TWO_PI - 1e-12:
+                arc_term[~self._in_arc(k, dx, dy)] = -np.inf
             np.maximum(best, arc_term, out=best)
         return best
+
+    def _in_arc(self, k: int, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+        """Whether directions ``(dx, dy)`` from arc ``k``'s centre fall within its sweep.
+
+        Half-plane tests against the arc's end normals (no arctangent): within
+        a sweep up to a half turn a direction must be left of the start and
+        right of the end; beyond, it must not lie strictly in the gap between.
+        """
+        a0, sweep = self.arc_start[k], self.arc_sweep[k]
+        c0, s0 = np.cos(a0), np.sin(a0)
+        c1, s1 = np.cos(a0 + sweep), np.sin(a0 + sweep)
+        after_start = c0 * dy - s0 * dx
+        before_end = dx * s1 - dy * c1
+        if sweep <= np.pi:
+            return (after_start >= 0) & (before_end >= 0)
+        return ~((after_start < 0) & (before_end < 0))
 
     def polygon(self, vertices_per_turn: int = 720) -> shapely.Polygon:
         """The hull as a polygon, arcs sampled every ``360 / vertices_per_turn`` degrees."""

@@ -1,26 +1,23 @@
-"""Which points of a parcel to evaluate, and the ground elevation under them.
+"""Outline samples where the exact points are not enough, and the ground raster under points.
 
-The lowest allowable height over a parcel is **not** at its representative
-point: every surface rises away from the runway, so the minimum over a polygon
-lies on its boundary (or on the runway itself when the parcel covers part of
-it). :func:`parcel_points` therefore evaluates, per candidate:
+The airspace kind evaluates each parcel at its critical points
+(:mod:`siteselect.airspace.critical`), which hold its exact minimum under flat
+ground. Two cases add points along the outline, every ``sample_spacing_m``
+(``shapely.segmentize``), as the kind did before it had the exact method:
 
-1. every vertex of the outline (exterior and holes) after densifying it to
-   ``spacing_m`` (``shapely.segmentize``);
-2. where the runway's extended centre line crosses the parcel: the ends of
-   that crossing (the approach surfaces are lowest on the centre line, and the
-   lower envelope can have its minimum there between two vertices);
-3. the parcel's nearest point to each runway centre-line segment (near side of
-   the transitional surfaces, or a point on the runway when the parcel overlaps
-   it), and the runway end points the parcel covers (the primary surface's
-   lowest points).
+* a **ground raster** is read at the evaluated points (the cell under each):
+  :func:`with_outline_samples` adds the outline samples of every reached
+  parcel, so that the raster is read where it was read before;
+* parcels where surfaces of **airports of different elevations** meet (the
+  flat ground, the controlling airport's elevation, jumps there, and the
+  minimum can lie on that seam between two critical points): :func:`sampled_points`.
 
-Between two boundary samples the lower envelope of the surfaces can dip below
-both by at most ``slope * spacing / 2`` where it has a local minimum between
-them (where an edge crosses an approach or primary surface's side): with the
-default 5 m spacing, 1.2 ft for the 7:1 transitional surfaces, 0.4 ft for the
-20:1 conical surface (4.1 ft for the 2:1 heliport transitional surfaces).
-Point candidates are evaluated at the point itself.
+:func:`parcel_points` is the method before the exact one (outline every
+``spacing_m``, centre-line crossings, nearest points, covered runway ends),
+kept as the reference that the exact method must never be above
+(``tests/test_airspace_exact.py``, ``bench/airspace_bench.py``). Between two
+samples the lowest surface can dip below both by up to ``slope * spacing / 2``:
+1.2 ft for the 7:1 transitional surfaces at 5 m.
 """
 
 from __future__ import annotations
@@ -34,7 +31,9 @@ import rasterio
 import shapely
 from rasterio.windows import Window
 
+from siteselect.airspace.critical import ParcelPoints, group_points
 from siteselect.airspace.model import AirspaceModel
+from siteselect.airspace.reach import Reach, reach
 from siteselect.geo import M_PER_FT
 from siteselect.rasters import open_raster
 
@@ -60,7 +59,11 @@ def _reach_polygon(model: AirspaceModel, r: int) -> shapely.Polygon:
 def parcel_points(
     geoms: np.ndarray, model: AirspaceModel, spacing_m: float = 5.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Points to evaluate per candidate (see the module docstring).
+    """The points the kind evaluated before the exact method (reference; module docstring).
+
+    Every outline vertex after densifying to ``spacing_m``; where the runway's
+    extended centre line crosses the parcel, the ends of the crossing; the
+    parcel's nearest point to each runway segment; the runway ends it covers.
 
     Parameters
     ----------
@@ -101,6 +104,37 @@ def parcel_points(
     x, y, who = np.concatenate(xs), np.concatenate(ys), np.concatenate(owners)
     order = np.argsort(who, kind="stable")
     return x[order], y[order], who[order]
+
+
+def outline_samples(
+    geoms: np.ndarray, spacing_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outline vertices of ``geoms`` densified to ``spacing_m``: (x, y, candidate index)."""
+    coords, owner = shapely.get_coordinates(shapely.segmentize(geoms, spacing_m), return_index=True)
+    return coords[:, 0], coords[:, 1], owner.astype(np.int64)
+
+
+def with_outline_samples(
+    points: ParcelPoints, geoms: np.ndarray, reached: Reach, spacing_m: float
+) -> ParcelPoints:
+    """``points`` plus the outline samples of every reached candidate (ground raster runs)."""
+    near = reached.near()
+    if near.size == 0:
+        return points
+    x, y, owner = outline_samples(geoms[near], spacing_m)
+    return group_points(
+        np.r_[points.x, x],
+        np.r_[points.y, y],
+        np.r_[points.owner, near[owner]],
+        reached,
+        len(geoms),
+    )
+
+
+def sampled_points(geoms: np.ndarray, model: AirspaceModel, spacing_m: float) -> ParcelPoints:
+    """The outline samples of ``geoms`` as :class:`ParcelPoints` (indexed like ``geoms``)."""
+    x, y, owner = outline_samples(geoms, spacing_m)
+    return group_points(x, y, owner, reach(model, geoms), len(geoms))
 
 
 def sample_raster(

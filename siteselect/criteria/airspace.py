@@ -20,11 +20,15 @@ planned height (``building_height_ft + helipad_allowance_ft``), at the parcel's
 worst point. The allowable height at a point is the lowest imaginary surface
 above it (ft MSL, :mod:`siteselect.airspace.heights`) minus the ground
 elevation there (from ``ground``, else the elevation of that surface's
-airport). The points evaluated per parcel are its densified outline plus the
-points where the runways' extended centre lines and runway segments come
-closest (:mod:`siteselect.airspace.sampling`). Where no surface lies above a
-parcel there is no Part 77 limit and the margin is reported as
-``margin_cap_ft`` (1,000 ft by default) so that it stays a finite number.
+airport). The parcel's worst point is found exactly from its critical points
+(vertices, crossings with the surfaces' break lines, feet of perpendiculars:
+:mod:`siteselect.airspace.critical`), after one vectorised test skips the
+parcels no surface can reach (:mod:`siteselect.airspace.reach`); the outline
+is also sampled every ``sample_spacing_m`` with a ground raster and where
+airports of different elevations meet (:mod:`siteselect.airspace.worst`,
+``docs/airspace.md``). Where no surface lies above a parcel there is no Part
+77 limit and the margin is reported as ``margin_cap_ft`` (1,000 ft by
+default) so that it stays a finite number.
 
 As a constraint: the parcel is excluded when the margin is below
 ``min_margin_ft`` (``penetrates KSAN RWY 27 approach surface by 85 ft``) and,
@@ -47,12 +51,12 @@ import shapely
 from pydantic import AfterValidator, Field, model_validator
 
 from siteselect._errors import ConfigError, CriterionError
-from siteselect.airspace.heights import evaluate, notice_required
 from siteselect.airspace.model import AirspaceModel, build_model
 from siteselect.airspace.polygons import surface_polygons, zone_polygons
 from siteselect.airspace.runways import Override, select_runways
-from siteselect.airspace.sampling import parcel_points, sample_raster
+from siteselect.airspace.sampling import sample_raster
 from siteselect.airspace.selection import AirportChoice, AirportsFilter, selection_record
+from siteselect.airspace.worst import GroundFn, flat_ground, parcel_worst
 from siteselect.criteria.base import KindSpec, Measurement, register
 from siteselect.geo import M_PER_FT
 from siteselect.rasters import check_plausible, ground_unit, unit_record
@@ -104,7 +108,10 @@ class AirspaceSpec(KindSpec):
         default=None, description="Constraint: smallest margin allowed under the surfaces, ft."
     )
     sample_spacing_m: float = Field(
-        default=5.0, gt=0, description="Largest gap between evaluated outline points, m."
+        default=5.0,
+        gt=0,
+        description="Outline sample spacing, m, where the exact points are not enough: "
+        "with a ground raster, and where airports of different elevations meet.",
     )
     margin_cap_ft: float = Field(
         default=1000.0, gt=0, description="Margin reported where no surface limits the height."
@@ -171,49 +178,67 @@ def _log_selection(choices: list[AirportChoice]) -> None:
         )
 
 
-def _ground_ft(
-    spec: AirspaceSpec, study: Study, x: np.ndarray, y: np.ndarray, airport_elev: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Ground elevation (ft MSL) per point and where it came from."""
-    source = np.full(len(x), "airport elevation", dtype=object)
+def _ground_function(spec: AirspaceSpec, study: Study) -> GroundFn:
+    """Ground elevation (ft MSL) per point, and whether it came from the ground raster.
+
+    Without ``ground``: the elevation of the controlling surface's airport. With
+    it: the raster cell under the point, or that airport elevation where the
+    point is outside the raster or on nodata (logged).
+    """
     if spec.ground is None:
-        return airport_elev, source
+        return flat_ground
     layer = study.layer_spec(spec.ground)
     if not layer.is_raster:
         raise CriterionError(f"ground: layer {spec.ground!r} is not a raster (GeoTIFF...)")
     band, to_m, unit = ground_unit(spec.ground_units, layer, spec.ground, study.config)
-    ground_m = sample_raster(layer.source, band, x, y, study.crs) * to_m
-    check_plausible(
-        ELEVATION,
-        ground_m,
-        unit,
-        study.config.where(("layers", spec.ground, "units")),
-        f"{layer.source.name} under the candidates",
-    )
-    study.diagnostics.setdefault("units", {})[f"layers.{spec.ground}"] = unit_record(
-        unit, ground_m, "m", to_m, ELEVATION
-    )
-    ground = ground_m / M_PER_FT
-    missing = np.isnan(ground)
-    if missing.any():
-        logger.warning(
-            "airspace: %d of %d evaluated points lie outside %s or on nodata; "
-            "the airport elevation stands in for the ground there",
-            int(missing.sum()),
-            len(x),
-            spec.ground,
+
+    def ground_of(
+        x: np.ndarray, y: np.ndarray, airport_elev: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        ground_m = sample_raster(layer.source, band, x, y, study.crs) * to_m
+        check_plausible(
+            ELEVATION,
+            ground_m,
+            unit,
+            study.config.where(("layers", spec.ground, "units")),
+            f"{layer.source.name} under the candidates",
         )
-    source[~missing] = spec.ground
-    return np.where(missing, airport_elev, ground), source
+        study.diagnostics.setdefault("units", {})[f"layers.{spec.ground}"] = unit_record(
+            unit, ground_m, "m", to_m, ELEVATION
+        )
+        ground = ground_m / M_PER_FT
+        missing = np.isnan(ground)
+        if missing.any():
+            logger.warning(
+                "airspace: %d of %d evaluated points lie outside %s or on nodata; "
+                "the airport elevation stands in for the ground there",
+                int(missing.sum()),
+                len(x),
+                spec.ground,
+            )
+        return np.where(missing, airport_elev, ground), ~missing
+
+    return ground_of
 
 
-def _worst_point(owner: np.ndarray, margin: np.ndarray, n: int) -> np.ndarray:
-    """Index of the smallest-margin point of each candidate."""
-    order = np.lexsort((margin, owner))
-    first = np.r_[True, owner[order][1:] != owner[order][:-1]]
-    worst = np.full(n, -1, dtype=np.int64)
-    worst[owner[order][first]] = order[first]
-    return worst
+def _margin_reasons(code: np.ndarray, names: np.ndarray, margin: np.ndarray) -> np.ndarray:
+    """``penetrates <surface> by 85 ft`` / ``clears <surface> by only 12 ft`` per candidate.
+
+    Formatted once per distinct (surface, whole feet, sign), then gathered;
+    ``f"{x:,.0f}"`` rounds half to even like :func:`numpy.round`.
+    """
+    feet = np.round(np.abs(margin))
+    negative = margin < 0
+    # one integer key per (surface, whole feet, sign); feet below 2**40 ft
+    key = (code.astype(np.int64) << 42) | (feet.astype(np.int64) << 1) | negative
+    _, first, where = np.unique(key, return_index=True, return_inverse=True)
+    texts = [
+        f"penetrates {names[code[i]]} by {feet[i]:,.0f} ft"
+        if negative[i]
+        else f"clears {names[code[i]]} by only {feet[i]:,.0f} ft"
+        for i in first
+    ]
+    return np.asarray(texts, dtype=object)[where.ravel()]
 
 
 def _aicuz_reasons(model: AirspaceModel, study: Study) -> np.ndarray:
@@ -229,11 +254,26 @@ def _aicuz_reasons(model: AirspaceModel, study: Study) -> np.ndarray:
     severity = np.array([z.severity for z in model.zones])
     labels = zones["feature_name"].to_numpy()
     cand, zone = zones.sindex.query(study.candidates.geometry.to_numpy(), predicate="intersects")
-    for c in np.unique(cand):
-        touched = zone[cand == c]
-        worst = touched[severity[touched] == severity[touched].max()]
-        reasons[c] = "inside " + ", ".join(sorted(str(label) for label in labels[worst]))
+    order = np.lexsort((zone, cand))
+    cand, zone = cand[order], zone[order]
+    starts = np.flatnonzero(np.r_[True, cand[1:] != cand[:-1]])
+    worst = np.repeat(
+        np.maximum.reduceat(severity[zone], starts), np.diff(np.r_[starts, cand.size])
+    )
+    keep = severity[zone] == worst
+    cand, zone = cand[keep], zone[keep]
+    starts = np.flatnonzero(np.r_[True, cand[1:] != cand[:-1]])
+    for first, zones_of in zip(starts, np.split(zone, starts[1:]), strict=True):
+        reasons[cand[first]] = "inside " + ", ".join(sorted(str(x) for x in labels[zones_of]))
     return reasons
+
+
+def _zone_names(reasons: np.ndarray) -> np.ndarray:
+    """``KNKX RWY 24R APZ I`` from ``inside KNKX RWY 24R APZ I`` ("" stays "")."""
+    names = np.full(len(reasons), "", dtype=object)
+    inside = np.flatnonzero(reasons != "")
+    names[inside] = [str(r).removeprefix("inside ") for r in reasons[inside]]
+    return names
 
 
 def _overlays(model: AirspaceModel, study: Study) -> list[Overlay]:
@@ -265,33 +305,26 @@ def _overlays(model: AirspaceModel, study: Study) -> list[Overlay]:
 def measure(spec: AirspaceSpec, study: Study) -> Measurement:
     """Margin (ft) under the lowest surface at each parcel's worst point, with reasons."""
     model = airspace_model(spec, study)
-    n = len(study.candidates)
-    x, y, owner = parcel_points(study.candidates.geometry.to_numpy(), model, spec.sample_spacing_m)
-    heights = evaluate(model, x, y)
-    has_surface = heights.code >= 0
-    airport_elev = np.where(has_surface, model.airport_elevation_ft[heights.code], np.nan)
-    ground, ground_source = _ground_ft(spec, study, x, y, airport_elev)
     planned = spec.building_height_ft + spec.helipad_allowance_ft
-    allowable = np.where(has_surface, heights.height_ft - ground, np.inf)
-    worst = _worst_point(owner, allowable - planned, n)
-    allowable_c = allowable[worst]
-    margin = np.minimum(allowable_c - planned, spec.margin_cap_ft)
-    surface = heights.surface_names()[worst]
-    notice_points = notice_required(model, x, y, ground, planned)
-    notice = np.zeros(n, dtype=bool)
-    np.logical_or.at(notice, owner, notice_points)
-    reasons = np.where(
-        margin < 0,
-        [f"penetrates {s} by {abs(m):,.0f} ft" for s, m in zip(surface, margin, strict=True)],
-        [f"clears {s} by only {m:,.0f} ft" for s, m in zip(surface, margin, strict=True)],
-    ).astype(object)
+    worst = parcel_worst(
+        model,
+        study.candidates.geometry.to_numpy(),
+        _ground_function(spec, study),
+        planned,
+        spec.sample_spacing_m,
+        ground_raster=spec.ground is not None,
+    )
+    margin = np.minimum(worst.margin_ft, spec.margin_cap_ft)
+    names = np.asarray([*model.names, ""], dtype=object)
+    code = np.where(worst.code >= 0, worst.code, len(model.names))
+    surface = names[code]
+    allowable = worst.allowable_ft
+    finite = np.isfinite(allowable)
     aicuz = _aicuz_reasons(model, study)
-    finite = np.isfinite(allowable_c)
     logger.info(
-        "airspace: %d points on %d candidates; %d under a surface, %d in AICUZ zones",
-        len(x),
-        n,
+        "airspace: %d of %d candidates under a surface, %d in AICUZ zones",
         int(finite.sum()),
+        len(margin),
         int((aicuz != "").sum()),
     )
     return Measurement(
@@ -300,17 +333,19 @@ def measure(spec: AirspaceSpec, study: Study) -> Measurement:
         label=spec.label or f"Margin under the airspace surfaces for {planned:g} ft",
         feature=np.where(surface == "", "no surface", surface).astype(object),
         extra_columns={
-            "allowable_height_ft": np.where(finite, np.round(allowable_c, 1), np.nan),
-            "allowable_height_m": np.where(finite, np.round(allowable_c * M_PER_FT, 2), np.nan),
+            "allowable_height_ft": np.where(finite, np.round(allowable, 1), np.nan),
+            "allowable_height_m": np.where(finite, np.round(allowable * M_PER_FT, 2), np.nan),
             "controlling_surface": np.where(surface == "", "none", surface).astype(object),
-            "ground_elevation_ft": np.round(ground[worst], 1),
-            "ground_source": ground_source[worst],
-            "aicuz_zone": np.array([r.removeprefix("inside ") for r in aicuz], dtype=object),
-            "faa_notice_required": notice,
+            "ground_elevation_ft": np.round(worst.ground_ft, 1),
+            "ground_source": np.where(
+                worst.from_raster, spec.ground or "", "airport elevation"
+            ).astype(object),
+            "aicuz_zone": _zone_names(aicuz),
+            "faa_notice_required": worst.notice,
         },
         missing_reason="no airspace value",
         phrase_low="margin under {feature} is {value}",
-        reasons=reasons,
+        reasons=_margin_reasons(code, names, margin),
         exclusions=aicuz if spec.exclude_aicuz else None,
         overlays=_overlays(model, study),
     )
