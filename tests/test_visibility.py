@@ -441,3 +441,24 @@ def test_osm_heights_parse() -> None:
     assert parse_height_m("12") == 12.0
     assert parse_height_m("40 ft") == pytest.approx(12.192)
     assert math.isnan(parse_height_m("tall"))
+
+
+def test_constraint_min_exposure_says_why(tmp_path: Path) -> None:
+    config = _config(tmp_path, offsets_m=[400.0, 1200.0, 3400.0])
+    data = yaml.safe_load(config.read_text())
+    data["constraints"] = {
+        "visibility": {
+            "kind": "visibility",
+            "ground": "dem",
+            "building_height_ft": 40,
+            "map_cell_m": 0,
+            "min": 50_000,
+        }
+    }
+    config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    table = _result(config).candidates.set_index("candidate_id")
+    assert not table.loc["D00400", "excluded"]
+    reason = table.loc["D03400", "exclusion_reason"]
+    assert reason == (
+        "visibility: not seen from the counted roads within 3 km (minimum 50,000 vehicles/day)"
+    )

@@ -100,7 +100,7 @@ class VisibilitySpec(KindSpec):
     eye_height_m: float = Field(default=1.1, ge=0, description="Driver's eye above the road, m.")
     max_km: float = Field(default=3.0, gt=0, le=30, description="Farthest sight line, km.")
     spacing_m: float = Field(
-        default=50.0, gt=0, description="Largest length of road one sample stands for, m."
+        default=100.0, gt=0, description="Largest length of road one sample stands for, m."
     )
     count: Literal["vehicles", "people"] = Field(
         default="vehicles", description="Count vehicles, or people (vehicles x occupancy)."
@@ -133,7 +133,7 @@ class VisibilitySpec(KindSpec):
         default=None, gt=0, description="Analysis cell, m (default: the DEM's own)."
     )
     map_cell_m: float = Field(
-        default=150.0, ge=0, description="Spacing of the map layer's lattice, m (0: none)."
+        default=300.0, ge=0, description="Spacing of the map layer's lattice, m (0: none)."
     )
     min: float | None = Field(default=None, description="Constraint: least exposure.")
 
@@ -382,7 +382,7 @@ def measure(spec: VisibilitySpec, study: Study) -> Measurement:
         phrase_low="{label} is {value}",
         reasons=np.array(
             [
-                f"only {s.removeprefix('seen from ')}" if s.startswith("seen") else s
+                "seen only from" + s.removeprefix("seen from") if s.startswith("seen from") else s
                 for s in sentences
             ],
             dtype=object,

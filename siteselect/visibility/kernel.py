@@ -102,7 +102,7 @@ class Exposure:
 
 
 @numba.njit(cache=True, inline="always")
-def _visible(
+def _walk(
     surface: np.ndarray,
     orow: int,
     ocol: int,
@@ -113,39 +113,58 @@ def _visible(
     dx: float,
     dy: float,
 ) -> bool:
-    """Whether the target (cell, elevation in m) is seen from the eye (see the module)."""
+    """The sight line walked column by column (the caller ensures |dcol| >= |drow| >= 0)."""
     dr = trow - orow
     dc = tcol - ocol
-    n = max(abs(dr), abs(dc))
+    n = abs(dc)
     if n <= 1:
         return True
     d2 = (dr * dy) ** 2 + (dc * dx) ** 2
     rise = target - CURVATURE * d2 - eye
     step2 = CURVATURE * d2 / (n * n)
-    # one of the two steps is exactly +-1 (the major axis), the other a fraction
-    step_r = dr / n
-    step_c = dc / n
+    slope = dr / n
+    sc = 1 if dc > 0 else -1
     for i in range(1, n):
-        rr = orow + i * step_r
-        cc = ocol + i * step_c
+        rr = orow + i * slope
         r0 = math.floor(rr)
-        c0 = math.floor(cc)
-        z = float(surface[r0, c0])
-        fr = rr - r0
-        fc = cc - c0
-        if fr > 0.0:
-            z = z + fr * (float(surface[r0 + 1, c0]) - z)
-        elif fc > 0.0:
-            z = z + fc * (float(surface[r0, c0 + 1]) - z)
+        f = rr - r0
+        c = ocol + i * sc
+        z = float(surface[r0, c])
+        if f > 0.0:
+            z = z + f * (float(surface[r0 + 1, c]) - z)
         z = z - step2 * (i * i)
         if (z - eye) * n > i * rise:
             return False
     return True
 
 
+@numba.njit(cache=True, inline="always")
+def _visible(
+    surface: np.ndarray,
+    surface_t: np.ndarray,
+    orow: int,
+    ocol: int,
+    eye: float,
+    trow: int,
+    tcol: int,
+    target: float,
+    dx: float,
+    dy: float,
+) -> bool:
+    """Whether the target (cell, elevation in m) is seen from the eye (see the module).
+
+    Lines steeper than 45 degrees are walked in the transposed surface, so that
+    every walk steps along the fast axis of a contiguous array.
+    """
+    if abs(tcol - ocol) >= abs(trow - orow):
+        return _walk(surface, orow, ocol, eye, trow, tcol, target, dx, dy)
+    return _walk(surface_t, ocol, orow, eye, tcol, trow, target, dy, dx)
+
+
 @numba.njit(cache=True, parallel=True)
 def _accumulate(
     surface,
+    surface_t,
     target_z,
     target_index,
     row,
@@ -197,7 +216,7 @@ def _accumulate(
                     k = target_index[r, c]
                     if k < 0:
                         continue
-                    if not _visible(surface, r0, c0, e, r, c, target_z[k], dx, dy):
+                    if not _visible(surface, surface_t, r0, c0, e, r, c, target_z[k], dx, dy):
                         continue
                     # vehicles: the route's largest volume seen, summed over routes
                     if route_seen[k] != route[s]:
@@ -265,8 +284,10 @@ def accumulate(
     )
     if n == 0 or len(samples) == 0:
         return out
+    surface = np.ascontiguousarray(surface, dtype=np.float32)
     _accumulate(
-        np.ascontiguousarray(surface, dtype=np.float32),
+        surface,
+        np.ascontiguousarray(surface.T),
         np.ascontiguousarray(target_z, dtype=np.float64),
         np.ascontiguousarray(target_index, dtype=np.int32),
         samples.row.astype(np.int64),

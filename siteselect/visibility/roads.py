@@ -30,14 +30,14 @@ from scipy.sparse.csgraph import connected_components
 
 from siteselect.network import RoadGraph
 
-_SHIELDS = re.compile(r"^(I|US)\s*[- ]?\s*(\d+[A-Z]?)$")
+_SHIELDS = re.compile(r"^([A-Z]{1,3})\s*[- ]?\s*(\d+[A-Z]?)$")
 
 
 def display_ref(label: str) -> str:
     """How a road label reads in a sentence: ``I 15`` -> ``I-15``; lists keep the first.
 
     >>> display_ref("I 15"), display_ref("I 5; I 8"), display_ref("CA 163"), display_ref("Main St")
-    ('I-15', 'I-5', 'CA 163', 'Main St')
+    ('I-15', 'I-5', 'CA-163', 'Main St')
     """
     first = label.split(";")[0].strip()
     match = _SHIELDS.match(first)
