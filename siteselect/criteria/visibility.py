@@ -273,7 +273,6 @@ def _overlay(
 @register(VisibilitySpec)
 def measure(spec: VisibilitySpec, study: Study) -> Measurement:
     """Daily exposure at each candidate's best cell, with the sentence saying it."""
-    started = time.perf_counter()
     height_ft = building_height_ft(spec, study)
     max_m = spec.max_km * 1000.0
     geoms = study.candidates.geometry.to_numpy()
@@ -346,10 +345,6 @@ def measure(spec: VisibilitySpec, study: Study) -> Measurement:
     record = _record(
         spec, height_ft, terrain, samples, kernel_samples, usable, targets, volumes.record
     )
-    record["seconds"] = {
-        "kernel": round(kernel_s, 3),
-        "total": round(time.perf_counter() - started, 3),
-    }
     recorded = study.diagnostics.setdefault("visibility", [])
     if record not in recorded:
         recorded.append(record)
