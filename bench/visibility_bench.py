@@ -8,7 +8,7 @@ Run::
 Generates (fixed seed, in ``.cache/bench/visibility``): a 4,000 x 4,000 DEM of
 30 m cells (120 km square, mesas cut by meandering canyons, EPSG:32611); 1M
 square parcels of 60 m (a 1,000 x 1,000 block, 60 km square, in the middle)
-as GeoParquet; a road network as OSM XML with ~500 km of counted road: six
+as GeoParquet; a road network as OSM XML with ~500 km of counted road: four
 divided freeways (two one-way carriageways each) and four primary arterials
 crossing the parcels, plus a local street. Then it runs the product path
 (:func:`siteselect.pipeline.run` on a config whose only criterion is
@@ -130,18 +130,18 @@ class _Osm:
 
 
 def make_roads(path: Path, size: int, n_parcels: int) -> float:
-    """Six divided freeways and four primaries across the parcels; km of counted road."""
+    """Four divided freeways and four primaries across the parcels; km of counted road."""
     rng = np.random.default_rng(SEED + 1)
     west, north, side = parcel_block(size, n_parcels)
     span = side * PARCEL_M
     osm = _Osm(path)
     counted = 0.0
-    t = np.linspace(0.0, 1.0, int(span * 1.4 / 100.0))
-    for k in range(6):
+    t = np.linspace(0.0, 1.0, int(span * 1.2 / 100.0))
+    for k in range(4):
         vertical = k % 2 == 0
-        offset = (k // 2 + 0.5) / 3.0 * span
+        offset = (k // 2 + 1) / 3.0 * span
         wiggle = 1500.0 * np.sin(2 * np.pi * (t * rng.uniform(0.5, 1.5) + rng.uniform()))
-        along = -0.2 * span + 1.4 * span * t
+        along = -0.1 * span + 1.2 * span * t
         if vertical:
             centre = np.column_stack([west + offset + wiggle, north - along])
         else:
@@ -153,7 +153,7 @@ def make_roads(path: Path, size: int, n_parcels: int) -> float:
         osm.line((centre - 12.0 * normal)[::-1], highway="motorway", oneway="yes", ref=ref)
         counted += float(np.hypot(*np.diff(centre, axis=0).T).sum()) / 1000.0
     for k in range(4):
-        at = (k // 2 + 1) / 3.0 * span + 300.0
+        at = (k // 2 + 0.5) / 2.0 * span + 300.0
         xs = np.arange(0.0, span + 1.0, 100.0)
         if k % 2 == 0:
             xy = np.column_stack([west + xs, np.full(len(xs), north - at)])

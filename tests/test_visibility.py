@@ -462,3 +462,24 @@ def test_constraint_min_exposure_says_why(tmp_path: Path) -> None:
     assert reason == (
         "visibility: not seen from the counted roads within 3 km (minimum 50,000 vehicles/day)"
     )
+
+
+def test_roads_are_cut_into_equal_pieces_per_carriageway(tmp_path: Path) -> None:
+    from siteselect.study import load_study
+    from siteselect.visibility.roads import sample_roads
+
+    study = load_study(load_config(_config(tmp_path, offsets_m=[400.0], extra_primary=True)))
+    samples = sample_roads(study.road_graph(), ("motorway", "primary"), 100.0)
+    labels = list(samples.labels)
+    assert labels == ["Far Road", "I 15"]
+    freeway = samples.road == labels.index("I 15")
+    assert len(np.unique(samples.route[freeway])) == 2  # two carriageways
+    assert samples.oneway[freeway].all() and not samples.oneway[~freeway].any()
+    assert samples.length_m[freeway].sum() == pytest.approx(2 * 9600.0, rel=1e-3)
+    assert samples.length_m.max() <= 100.0 + 1e-9
+    assert freeway.sum() == 2 * 96  # 9.6 km in pieces of at most 100 m
+    # grouped by road, then route (the kernel relies on it)
+    key = samples.road * 1000 + samples.route
+    assert (np.diff(samples.road) >= 0).all() and len(np.unique(key)) == len(
+        np.flatnonzero(np.r_[True, np.diff(key) != 0])
+    )

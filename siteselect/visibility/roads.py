@@ -13,9 +13,11 @@ The road graph's edges (:attr:`siteselect.network.RoadGraph.edges`: ``u``,
   the same one-way status (each carriageway of I-15 is one route, a named
   two-way arterial is one route). A vehicle passes every sample of its
   route, so the exposure counts it once per route;
-* cut into pieces of at most ``spacing_m`` (drawn straight between the
-  edge's nodes: OSM XML/PBF keep every shape point; a simplified GraphML
-  has straight edges between junctions), each sampled at its middle.
+* laid end to end per route (its segments in the network's order, drawn
+  straight between their nodes: OSM XML/PBF keep every shape point; a
+  simplified GraphML has straight edges between junctions) and cut into
+  equal pieces of at most ``spacing_m``, each sampled at its middle, so that
+  short OSM edges do not multiply the samples.
 """
 
 from __future__ import annotations
@@ -174,18 +176,26 @@ def sample_roads(graph: RoadGraph, classes: tuple[str, ...], spacing_m: float) -
     x1 = graph.x[frame["v"].to_numpy()]
     y1 = graph.y[frame["v"].to_numpy()]
     length = np.hypot(x1 - x0, y1 - y0)
-    pieces = np.maximum(np.ceil(length / spacing_m).astype(np.int64), 1)
-    segment = np.repeat(np.arange(len(frame)), pieces)
-    rank = np.arange(len(segment)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-    t = (rank + 0.5) / pieces[segment]
-    # order: by road label, then route, then along the segment table (the kernel needs
-    # samples grouped by road and route)
-    order = np.lexsort((np.arange(len(segment)), route[segment], road[segment]))
-    segment, t = segment[order], t[order]
+    # segments in sample order (road, route, table order), laid end to end per route
+    order = np.lexsort((np.arange(len(frame)), route, road))
+    order = order[length[order] > 0]
+    seg_route = route[order]
+    ends = np.cumsum(length[order])
+    first = np.r_[True, seg_route[1:] != seg_route[:-1]]
+    route_start = (ends - length[order])[first]
+    route_total = np.diff(np.r_[route_start, ends[-1]])
+    pieces = np.maximum(np.ceil(route_total / spacing_m - 1e-9).astype(np.int64), 1)
+    owner = np.repeat(np.arange(len(pieces)), pieces)
+    rank = np.arange(len(owner)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    piece_m = route_total / pieces
+    at = route_start[owner] + (rank + 0.5) * piece_m[owner]
+    position = np.minimum(np.searchsorted(ends, at, side="right"), len(ends) - 1)
+    segment = order[position]
+    t = np.clip((at - (ends[position] - length[segment])) / length[segment], 0.0, 1.0)
     return RoadSamples(
         x=x0[segment] + t * (x1 - x0)[segment],
         y=y0[segment] + t * (y1 - y0)[segment],
-        length_m=(length / pieces)[segment],
+        length_m=piece_m[owner],
         highway=frame["highway"].to_numpy()[segment],
         oneway=frame["oneway"].to_numpy()[segment],
         speed_kmh=frame["speed_kmh"].to_numpy(dtype=float)[segment],
