@@ -483,3 +483,75 @@ def test_roads_are_cut_into_equal_pieces_per_carriageway(tmp_path: Path) -> None
     assert (np.diff(samples.road) >= 0).all() and len(np.unique(key)) == len(
         np.flatnonzero(np.r_[True, np.diff(key) != 0])
     )
+
+
+def test_parcel_off_the_dem_has_no_value_with_a_reason(tmp_path: Path) -> None:
+    config = _config(tmp_path, offsets_m=[400.0, 5200.0])  # the DEM ends 4.5 km east
+    table = _result(config).candidates.set_index("candidate_id")
+    assert np.isnan(table.loc["D05200", "raw_visibility"])
+    assert table.loc["D05200", "exclusion_reason"] == (
+        "visibility: no ground elevation under the parcel in dem (outside the DEM or on nodata)"
+    )
+    assert table.loc["D00400", "raw_visibility"] > 0
+
+
+def test_dem_in_degrees_is_warped_to_the_working_crs(tmp_path: Path) -> None:
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    config = _config(tmp_path, offsets_m=[1050.0], ridge_m=30.0)
+    metric = tmp_path / "dem.tif"
+    with rasterio.open(metric) as src:
+        transform, width, height = calculate_default_transform(
+            src.crs, "EPSG:4326", src.width, src.height, *src.bounds
+        )
+        profile = {**src.profile, "crs": "EPSG:4326", "transform": transform}
+        profile.update(width=width, height=height)
+        data = src.read(1)
+    degrees = tmp_path / "dem_degrees.tif"
+    with rasterio.open(degrees, "w", **profile) as dst:
+        out = np.full((height, width), -9999.0, dtype="float32")
+        reproject(
+            data,
+            out,
+            src_transform=src.transform,
+            src_crs=UTM,
+            dst_transform=transform,
+            dst_crs="EPSG:4326",
+            resampling=Resampling.bilinear,
+            dst_nodata=-9999.0,
+        )
+        dst.write(out, 1)
+    text = config.read_text().replace("source: dem.tif", "source: dem_degrees.tif")
+    config.write_text(text, encoding="utf-8")
+    low = _raw(config)
+    config.write_text(text.replace("building_height_ft: 40", "building_height_ft: 300"))
+    tall = _raw(config)
+    assert low["D01050"] == 0.0 and tall["D01050"] == pytest.approx(105_000.0)
+
+
+def test_sentences_vectorised_equal_one_by_one() -> None:
+    from siteselect.visibility.describe import describe_all
+
+    rng = np.random.default_rng(3)
+    n = 400
+    exposure = np.round(rng.uniform(0, 3e5, n) * (rng.random(n) > 0.1), 0)
+    exposure[:5] = np.nan
+    road_m = rng.uniform(0, 9000, n) * (rng.random(n) > 0.1)
+    main_m = road_m * rng.uniform(0.2, 1.0, n)
+    main_road = np.array(rng.choice(["I-15", "CA-52", "Main Street"], n), dtype=object)
+    view_s = rng.uniform(0, 1e7, n)
+    for seconds in (None, view_s):
+        vector = describe_all(exposure, road_m, main_road, main_m, view_seconds=seconds)
+        for i in range(n):
+            expected = (
+                ""
+                if np.isnan(exposure[i])
+                else describe_exposure(
+                    exposure[i],
+                    road_m[i],
+                    main_road[i],
+                    main_m[i],
+                    view_seconds=None if seconds is None else seconds[i],
+                )
+            )
+            assert vector[i] == expected

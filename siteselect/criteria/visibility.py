@@ -48,7 +48,8 @@ from siteselect.results import Overlay
 from siteselect.units import ELEVATION, validate_unit
 from siteselect.visibility import exposure as grid
 from siteselect.visibility.describe import describe_all, round_people
-from siteselect.visibility.roads import display_ref, sample_roads
+from siteselect.visibility.kernel import Samples
+from siteselect.visibility.roads import RoadSamples, display_ref, sample_roads
 from siteselect.visibility.terrain import Terrain, building_heights, burn_buildings, read_ground
 from siteselect.visibility.traffic import check_defaults, class_defaults, sample_volumes
 
@@ -324,13 +325,8 @@ def measure(spec: VisibilitySpec, study: Study) -> Measurement:
     road_m = at_best(seen.road_m)
     main_m = at_best(seen.top_road_m)
     top = seen.top_road[pick] if len(seen.top_road) else np.full(len(geoms), -1)
-    main_road = np.array(
-        [
-            display_ref(samples.labels[t]) if ok and t >= 0 else ""
-            for t, ok in zip(top, found, strict=True)
-        ],
-        dtype=object,
-    )
+    names = np.array([display_ref(str(label)) for label in samples.labels] + [""], dtype=object)
+    main_road = names[np.where(found & (top >= 0), top, len(names) - 1)]
     what = spec.count
     view_s = at_best(seen.view_seconds * factor)
     sentences = describe_all(
@@ -397,8 +393,8 @@ def _record(
     spec: VisibilitySpec,
     height_ft: float,
     terrain: Terrain,
-    samples: Any,
-    kernel_samples: Any,
+    samples: RoadSamples,
+    kernel_samples: Samples,
     usable: np.ndarray,
     targets: grid.Targets,
     volumes: dict[str, Any],

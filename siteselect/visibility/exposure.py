@@ -5,8 +5,8 @@
    eye at the centre of the sample's cell, ``eye_height_m`` above the ground
    there. Samples of one route in one cell are merged (same eye: the largest
    volume, summed lengths and view-seconds), which changes no result.
-2. The *targets* are the grid cells under the candidates (every cell a
-   candidate touches), plus a lattice every ``map_cell_m`` for the map layer.
+2. The *targets* are the grid cells under the candidates (a superset of the
+   cells the zonal max reads), plus a lattice every ``map_cell_m`` for the map.
 3. One pass of the compiled kernel (:mod:`~siteselect.visibility.kernel`)
    accumulates every sample's traffic into every target it sees.
 4. Each candidate takes its best cell (exact zonal max, :mod:`siteselect.zonal`):
@@ -86,20 +86,52 @@ def kernel_samples(
     return out, usable
 
 
-def candidate_targets(terrain: Terrain, geoms: np.ndarray, lattice_step: int) -> Targets:
-    """Cells touched by the candidates, plus every ``lattice_step``-th cell, on known ground."""
+def _touched_cells(terrain: Terrain, geoms: np.ndarray) -> np.ndarray:
+    """Boolean grid of the cells each geometry may cover (a superset of the zonal cells).
+
+    Compact geometries (and points) mark their bounding box of cells, vectorised;
+    the few sprawling ones (bounding box over 4x their area and over 16 cells) are
+    rasterised with ``all_touched``.
+    """
     rows, cols = terrain.shape
     wanted = np.zeros((rows, cols), dtype=bool)
-    if len(geoms):
+    present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    if len(present) == 0:
+        return wanted
+    geoms = geoms[present]
+    t = terrain.transform
+    xmin, ymin, xmax, ymax = shapely.bounds(geoms).T
+    c0 = np.clip(np.floor((xmin - t.c) / t.a), 0, cols).astype(np.int64)
+    c1 = np.clip(np.floor((xmax - t.c) / t.a) + 1, 0, cols).astype(np.int64)
+    r0 = np.clip(np.floor((ymax - t.f) / t.e), 0, rows).astype(np.int64)
+    r1 = np.clip(np.floor((ymin - t.f) / t.e) + 1, 0, rows).astype(np.int64)
+    height, width = np.maximum(r1 - r0, 0), np.maximum(c1 - c0, 0)
+    box_cells = height * width
+    area_cells = shapely.area(geoms) / abs(t.a * t.e)
+    sprawling = (box_cells > 16) & (box_cells > 4.0 * area_cells)
+    compact = np.flatnonzero(~sprawling & (box_cells > 0))
+    owner = np.repeat(compact, box_cells[compact])
+    rank = np.arange(len(owner)) - np.repeat(
+        np.cumsum(box_cells[compact]) - box_cells[compact], box_cells[compact]
+    )
+    wanted[r0[owner] + rank // width[owner], c0[owner] + rank % width[owner]] = True
+    if sprawling.any():
         burnt = rasterio.features.rasterize(
-            ((g, 1) for g in geoms if g is not None and not g.is_empty),
+            ((g, 1) for g in geoms[sprawling]),
             out_shape=(rows, cols),
-            transform=terrain.transform,
+            transform=t,
             fill=0,
             all_touched=True,
             dtype="uint8",
         )
         wanted |= burnt.astype(bool)
+    return wanted
+
+
+def candidate_targets(terrain: Terrain, geoms: np.ndarray, lattice_step: int) -> Targets:
+    """Cells the candidates may cover, plus every ``lattice_step``-th cell, on known ground."""
+    rows, cols = terrain.shape
+    wanted = _touched_cells(terrain, np.asarray(geoms, dtype=object))
     lattice = np.zeros((rows, cols), dtype=bool)
     if lattice_step > 0:
         half = lattice_step // 2
