@@ -555,3 +555,18 @@ def test_sentences_vectorised_equal_one_by_one() -> None:
                 )
             )
             assert vector[i] == expected
+
+
+def test_map_layer_of_exposure_classes(tmp_path: Path) -> None:
+    result = _result(_config(tmp_path, offsets_m=[400.0], entry={"map_cell_m": 300}))
+    (overlay,) = [o for o in result.overlays if o.name.startswith("Visibility:")]
+    assert overlay.name == "Visibility: vehicles a day that see the building"
+    assert overlay.kind == "polygons" and not overlay.show
+    assert set(overlay.gdf["label"]) <= {
+        "1,000-10,000 vehicles a day",
+        "10,000-50,000 vehicles a day",
+        "50,000-100,000 vehicles a day",
+        "100,000-200,000 vehicles a day",
+        "200,000+ vehicles a day",
+    }
+    assert "100,000-200,000 vehicles a day" in set(overlay.gdf["label"])

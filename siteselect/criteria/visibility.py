@@ -249,12 +249,12 @@ def _overlay(
     classes = np.searchsorted(EXPOSURE_BREAKS, values[lattice], side="right")
     coarse[targets.row[lattice] // step, targets.col[lattice] // step] = classes
     transform = terrain.transform * terrain.transform.scale(step, step)
+    what = spec.count
     polygons, labels, lows = [], [], []
     for geometry, value in shapes(coarse, mask=coarse > 0, transform=transform):
         k = int(value)
         low = EXPOSURE_BREAKS[k - 1]
         high = EXPOSURE_BREAKS[k] if k < len(EXPOSURE_BREAKS) else None
-        what = "vehicles" if spec.count == "vehicles" else "people"
         span = (
             f"{round_people(low)}+" if high is None else f"{round_people(low)}-{round_people(high)}"
         )
@@ -267,7 +267,7 @@ def _overlay(
         {"label": labels, "exposure_per_day": lows}, geometry=polygons, crs=terrain.crs
     )
     frame = frame.dissolve(by=["label", "exposure_per_day"], as_index=False)
-    name = "Visibility: daily exposure of the building's top"
+    name = f"Visibility: {what} a day that see the building"
     return [Overlay(name, "polygons", frame, "label", size_column="exposure_per_day", show=False)]
 
 
