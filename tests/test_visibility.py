@@ -26,7 +26,8 @@ from siteselect.config import load_config
 from siteselect.pipeline import run
 from siteselect.visibility.describe import describe_exposure, round_people
 from siteselect.visibility.exposure import best_targets, candidate_targets, run_kernel
-from siteselect.visibility.kernel import Samples, accumulate
+from siteselect.visibility.kernel import accumulate
+from siteselect.visibility.model import Samples
 from siteselect.visibility.naive import cell_exposure, site_exposure
 from siteselect.visibility.terrain import Terrain, parse_height_m
 from tests._world import UTM, OsmWriter

@@ -46,15 +46,15 @@ from siteselect.geo import M_PER_FT
 from siteselect.rasters import check_plausible, ground_unit, unit_record
 from siteselect.results import Overlay
 from siteselect.units import ELEVATION, validate_unit
-from siteselect.visibility import exposure as grid
 from siteselect.visibility.describe import describe_all, round_people
-from siteselect.visibility.kernel import Samples
+from siteselect.visibility.model import Samples
 from siteselect.visibility.roads import RoadSamples, display_ref, sample_roads
 from siteselect.visibility.terrain import Terrain, building_heights, burn_buildings, read_ground
 from siteselect.visibility.traffic import check_defaults, class_defaults, sample_volumes
 
 if TYPE_CHECKING:
     from siteselect.study import Study
+    from siteselect.visibility.exposure import Targets
 
 logger = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ def _terrain(spec: VisibilitySpec, study: Study, bounds: tuple[float, ...]) -> T
 
 
 def _overlay(
-    terrain: Terrain, targets: grid.Targets, values: np.ndarray, spec: VisibilitySpec, step: int
+    terrain: Terrain, targets: Targets, values: np.ndarray, spec: VisibilitySpec, step: int
 ) -> list[Overlay]:
     """The map layer: lattice exposure classes as polygons (a choropleth)."""
     lattice = targets.lattice & np.isfinite(values)
@@ -274,6 +274,9 @@ def _overlay(
 @register(VisibilitySpec)
 def measure(spec: VisibilitySpec, study: Study) -> Measurement:
     """Daily exposure at each candidate's best cell, with the sentence saying it."""
+    # the compiled kernel (numba, ~100 MB) is imported only when a run measures visibility
+    from siteselect.visibility import exposure as grid
+
     height_ft = building_height_ft(spec, study)
     max_m = spec.max_km * 1000.0
     geoms = study.candidates.geometry.to_numpy()
@@ -396,7 +399,7 @@ def _record(
     samples: RoadSamples,
     kernel_samples: Samples,
     usable: np.ndarray,
-    targets: grid.Targets,
+    targets: Targets,
     volumes: dict[str, Any],
 ) -> dict[str, Any]:
     rows, cols = terrain.shape

@@ -23,7 +23,8 @@ import rasterio.features
 import rasterio.windows
 import shapely
 
-from siteselect.visibility.kernel import Exposure, Samples, accumulate
+from siteselect.visibility.kernel import accumulate
+from siteselect.visibility.model import Exposure, Samples
 from siteselect.visibility.roads import RoadSamples
 from siteselect.visibility.terrain import Terrain
 from siteselect.zonal import Grid, zonal_stats_grid

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siteselect.visibility.kernel import CURVATURE, Samples
+from siteselect.visibility.model import CURVATURE, Samples
 
 
 def within_reach(dr: int, dc: int, dx: float, dy: float, max_m: float) -> bool:

@@ -31,7 +31,7 @@ from affine import Affine
 
 from siteselect._errors import LayerError
 from siteselect.rasters import open_raster
-from siteselect.visibility.kernel import NO_GROUND
+from siteselect.visibility.model import NO_GROUND
 
 _HEIGHT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(m|metres|meters|ft|feet|')?\s*$", re.I)
 _FT = 0.3048
