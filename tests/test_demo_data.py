@@ -15,6 +15,7 @@ import numpy as np
 import osmnx as ox
 import pandas as pd
 import pyogrio
+import pyproj
 import pytest
 import rasterio
 import shapely
@@ -28,6 +29,7 @@ FILES = (
     "airports.csv",
     "border.geojson",
     "coastline.geojson",
+    "dem.tif",
     "faults.geojson",
     "hospitals.geojson",
     "parcels.gpkg",
@@ -36,6 +38,7 @@ FILES = (
     "runways.csv",
     "study_area.geojson",
     "tracts.gpkg",
+    "traffic_counts.geojson",
 )
 FREEWAY_REFS = ("I 5", "I 8", "I 15", "I 805", "CA 163", "CA 52", "CA 94")
 BORDER_WEST, BORDER_EAST = (-117.1241, 32.5343), (-114.7196, 32.7186)
@@ -127,7 +130,8 @@ def test_committed_layers_match_a_fresh_generation(fresh: Path) -> None:
 
 def test_sizes(fresh: Path) -> None:
     sizes = {n: (fresh / n).stat().st_size for n in FILES}
-    assert sum(sizes.values()) < 6_000_000
+    assert sum(sizes.values()) < 8_000_000
+    assert sizes["dem.tif"] < 2_500_000
     assert sizes["roads.osm"] < 3_000_000
     assert sizes["parcels.gpkg"] < 3_200_000
 
@@ -326,6 +330,36 @@ def test_pga_raster(fresh: Path) -> None:
     assert valid.min() >= 0.3 and valid.max() <= 1.05
     assert on_fault >= 0.9
     assert 0.3 <= far <= 0.45
+
+
+def test_dem_has_mesas_canyons_and_graded_freeways(fresh: Path, parcels: gpd.GeoDataFrame) -> None:
+    with rasterio.open(fresh / "dem.tif") as src:
+        assert src.crs.to_epsg() == 32611
+        assert src.res == pytest.approx((30.0, 30.0))
+        assert src.units == ("m",)
+        data = src.read(1)
+        frame = parcels.to_crs(src.crs)
+        heights = {}
+        for use in ("open_space", "vacant"):
+            points = frame[frame["land_use"] == use].geometry.representative_point()
+            xy = zip(points.x, points.y, strict=True)
+            heights[use] = np.median([v[0] for v in src.sample(xy)])
+        x, y = pyproj.Transformer.from_crs("EPSG:4326", src.crs, always_xy=True).transform(
+            -117.15, 32.7645
+        )
+        valley_floor = data[src.index(x, y)]
+    assert data.min() >= 0.0 and data.max() < 900.0
+    # open space (canyons) lies well below the vacant mesa-top lots
+    assert heights["open_space"] < heights["vacant"] - 20.0
+    # Mission Valley floor along I-8, low between the mesas
+    assert valley_floor < 60.0
+
+
+def test_traffic_counts(fresh: Path) -> None:
+    counts = gpd.read_file(fresh / "traffic_counts.geojson")
+    assert {"ROUTE", "POSTMILE", "AHEAD_AADT"} <= set(counts.columns)
+    assert set(FREEWAY_REFS) <= set(counts["ROUTE"])
+    assert counts["AHEAD_AADT"].between(30_000, 260_000).all()
 
 
 # --- tables and small layers --------------------------------------------------------------

@@ -7,6 +7,7 @@ from siteselect.criteria import (
     distance,
     network_time,
     raster_zonal,
+    visibility,
     zones,
 )
 from siteselect.criteria.base import REGISTRY, KindHandler, KindSpec, Measurement, register
@@ -23,5 +24,6 @@ __all__ = [
     "network_time",
     "raster_zonal",
     "register",
+    "visibility",
     "zones",
 ]

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from siteselect.demo import facts, freeways, readme, streets, vectors
+from siteselect.demo import facts, freeways, readme, streets, traffic, vectors
 from siteselect.demo.common import ACRE_M2, make_rng
+from siteselect.demo.elevation import write_dem
 from siteselect.demo.geography import Geography, build_geography
 from siteselect.demo.hazard import write_pga
 from siteselect.demo.network import RoadNetwork
@@ -67,6 +68,9 @@ def _write_layers(out: Path, stats: Stats) -> None:
     tract_table = build_tracts(geo, parcel_table, make_rng("tracts"))
     write_gpkg(vectors.tracts(tract_table), out / "tracts.gpkg", "tracts")
     rows, cols = write_pga(out / "pga_2pct50yr.tif", geo, make_rng("hazard"))
+    dem_rows, dem_cols = write_dem(out / "dem.tif", geo, make_rng("elevation"))
+    counts = traffic.count_stations(make_rng("traffic"))
+    write_geojson(counts, out / "traffic_counts.geojson")
     write_ourairports_csv(
         facts.RUNWAYS, facts.RUNWAY_COLUMNS, facts.RUNWAY_TEXT_COLUMNS, out / "runways.csv"
     )
@@ -85,6 +89,8 @@ def _write_layers(out: Path, stats: Stats) -> None:
         tracts=len(tract_table.geometry),
         population=int(tract_table.columns["pop_total_population"].sum()),
         raster=f"{cols} x {rows}",
+        dem=f"{dem_cols} x {dem_rows}",
+        count_stations=len(counts),
         runways=len(facts.RUNWAYS),
         hospitals=len(facts.HOSPITALS),
     )

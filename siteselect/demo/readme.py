@@ -22,7 +22,7 @@ El Cajon and Santee. It holds San Diego International (KSAN), MCAS Miramar
 
 **Mixed real and synthetic data. Do not use it for real decisions.** Only the
 airports, runways, hospitals and fault traces are real; the streets, parcels,
-tracts and the hazard raster are synthetic, drawn to look and behave like San
+tracts, terrain, traffic counts and the hazard raster are synthetic, drawn to look and behave like San
 Diego's, and the shoreline and freeway corridors are approximate.
 
 ## Real data (public domain), copied into the generator as constants
@@ -76,6 +76,15 @@ apply.
   lives, clipped to land; airfields are tracts with no population.
 * `pga_2pct50yr.tif`: smooth decay with distance (metres) from the real Rose
   Canyon and Coronado Bank traces over a 0.35-0.42 g background.
+* `dem.tif`: mesas rising inland from the shore, cut by the canyons of the
+  open space (45-70 m deep, ~90 m walls: the open-space parcels lie on canyon
+  floors), Mission Valley along I-8, a few peaks (Mount Soledad, Cowles
+  Mountain, Mount Helix, San Miguel Mountain...), freeways graded across the
+  canyons they cross (fills and bridges).
+* `traffic_counts.geojson`: a count station every 4 km along each freeway with
+  a two-way AADT varying smoothly around the freeway's level (rounded
+  magnitudes of the kind Caltrans publishes: I-805 and I-5 near 200,000, SR-905
+  near 55,000); not real counts.
 
 ## Files
 
@@ -132,6 +141,18 @@ names as in the real ACS 2020-2024 extract; all counts are int64.
 peak ground acceleration on rock, about 0.35-0.45 g far from faults and up to
 ~0.95 g on the Rose Canyon trace. Nodata -9999 over the ocean more than 2 km
 offshore.
+
+### `dem.tif`: GeoTIFF, float32, EPSG:32611
+
+{dem} cells of 30 m (NAD83 / UTM 11N coordinates written as WGS 84 / UTM 11N),
+DEFLATE, 256x256 tiles. Band 1 "Ground elevation (m)", unit `m`, rounded to
+0.1 m; 0 m over the ocean and the bays.
+
+### `traffic_counts.geojson`: Point, EPSG:4326
+
+{count_stations} count stations on the freeway centre lines, in the shape of a
+state AADT count file: `ROUTE` (the OSM `ref`, `I 15`), `POSTMILE` (miles from
+the corridor's start), `AHEAD_AADT` (two-way vehicles per day, int).
 
 ### `runways.csv`, `airports.csv`: OurAirports CSV
 
