@@ -19,6 +19,7 @@ import shapely
 
 from siteselect._errors import ConfigError, LayerError
 from siteselect.config import CandidatesSpec, Config, LayerSpec
+from siteselect.demand_searches import DemandSearches
 from siteselect.geo import m2_to_acres, to_working, working_crs
 from siteselect.layers import feature_names, read_vector
 from siteselect.network import RoadGraph, load_road_graph
@@ -54,6 +55,14 @@ class Study:
     diagnostics: dict[str, Any] = field(default_factory=dict)
     _vectors: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
     _graph: RoadGraph | None = field(default=None, repr=False)
+    _searches: DemandSearches | None = field(default=None, repr=False)
+
+    @property
+    def searches(self) -> DemandSearches:
+        """The run's shared demand searches (see :mod:`siteselect.demand_searches`)."""
+        if self._searches is None:
+            self._searches = DemandSearches(self.diagnostics)
+        return self._searches
 
     def layer_spec(self, name: str) -> LayerSpec:
         """The config entry of layer ``name``."""
