@@ -31,8 +31,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -387,7 +388,9 @@ class NetworkTravel:
         sums the reducer over its own blocks; the threads' sums are added in
         thread order, so the result does not depend on their timing (it may
         differ from a one-thread run in the last digits: floating-point sums
-        in another order). The reducer sees destinations as ranks (see
+        in another order). When a thread fails or the run is interrupted, the
+        others stop after their current block (at most ``MAX_SEARCHES``
+        searches). The reducer sees destinations as ranks (see
         :class:`SiteIndex`) and may run in several threads at once: it must not
         change shared state. Its per-destination results are put back in the
         destinations' order.
@@ -396,17 +399,36 @@ class NetworkTravel:
 
         sites, graph, sources, targets = self.searches(origins, destinations)
         lanes = max(1, min(self.workers, len(sources)))
+        stop = threading.Event()
 
         def lane(order: np.ndarray) -> tuple[np.ndarray, ...]:
-            blocks = search_blocks(graph, sources, targets, max_minutes, order, BLOCK_PAIRS)
-            return reduce_blocks((PairBlock(*block) for block in blocks), reducer)
+            def blocks() -> Iterator[PairBlock]:
+                for block in search_blocks(
+                    graph, sources, targets, max_minutes, order, BLOCK_PAIRS
+                ):
+                    if stop.is_set():  # the run is stopping (an error, Ctrl-C, SIGTERM)
+                        return
+                    yield PairBlock(*block)
+
+            return reduce_blocks(blocks(), reducer)
 
         orders = [np.arange(k, len(sources), lanes) for k in range(lanes)]
         if lanes == 1:
             ranked = lane(orders[0])
         else:
-            with ThreadPoolExecutor(lanes, thread_name_prefix="siteselect-search") as pool:
-                parts = list(pool.map(lane, orders))
+            pool = ThreadPoolExecutor(lanes, thread_name_prefix="siteselect-search")
+            futures = [pool.submit(lane, order) for order in orders]
+            try:
+                wait(futures, return_when=FIRST_EXCEPTION)
+                for future in futures:
+                    if future.done() and future.exception() is not None:
+                        raise future.exception()
+                parts = [future.result() for future in futures]
+            except BaseException:
+                stop.set()  # the other threads stop after their current block
+                raise
+            finally:
+                pool.shutdown(wait=True)
             ranked = tuple(functools.reduce(np.add, arrays) for arrays in zip(*parts, strict=True))
         out = []
         for values in ranked:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +192,29 @@ def test_compiled_kernel_is_cached_in_numba_cache_dir(tmp_path: Path) -> None:
     assert result.stdout.strip() == "[0.0, 1.0]"
     cached = [p.name for p in (tmp_path / "numba").rglob("*.nbi")]
     assert any("dijkstra" in name for name in cached)
+
+
+def test_a_failing_thread_stops_the_others_after_their_block() -> None:
+    """An error (or Ctrl-C / SIGTERM in the main thread) does not wait for the whole pass."""
+    graph = street_graph(9, 120, 400, 0.0)
+    rng = np.random.default_rng(9)
+    travel = NetworkTravel(graph, 20, 150, workers=2)
+    origins = travel.locate(*rng.uniform(0, 1000, (400, 2)).T, direction="depart")
+    dests = travel.locate(*rng.uniform(0, 1000, (100, 2)).T, direction="arrive")
+    assert len(np.unique(origins.node)) > 4 * 32  # several blocks per thread
+    raised = threading.Event()
+    calls = {"first": 0}
+
+    def reducer(block):
+        if len(block.minutes) and threading.current_thread().name.endswith("_1"):
+            raised.set()
+            raise ValueError("broken reducer")
+        if len(block.minutes):
+            calls["first"] += 1
+            raised.wait(10)
+            time.sleep(0.2)  # the main thread sees the error and raises the stop flag
+        return (np.zeros(len(dests)),)
+
+    with pytest.raises(ValueError, match="broken reducer"):
+        travel.reduce(origins, dests, 1e6, reducer)
+    assert calls["first"] <= 1  # without the stop flag: its every block (4 or more)

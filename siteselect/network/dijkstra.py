@@ -85,6 +85,8 @@ import numba  # noqa: E402  (after the cache directory is settled)
 
 INF = np.inf
 HEAP_ARITY = 4
+MAX_SEARCHES = 32
+"""Searches per kernel call at most (a block then returns to Python)."""
 """A 4-ary heap: fewer levels than a binary one; measured ~30% faster on road graphs."""
 
 
@@ -197,9 +199,10 @@ def _search_pairs(
     order,
     start,
     min_pairs,
+    max_searches,
     work,
 ):
-    """Searches from ``sources[order[start:]]`` until at least ``min_pairs`` pairs are found.
+    """Searches from ``sources[order[start:]]`` until ``min_pairs`` pairs or ``max_searches``.
 
     Returns ``(next_start, n, origin, rank, minutes)``: the first ``n`` entries of
     the three arrays are the pairs (see :func:`search_blocks`).
@@ -212,7 +215,7 @@ def _search_pairs(
     out_minutes = np.empty(capacity, np.float64)
     n = 0
     k = start
-    while k < len(order) and n < min_pairs:
+    while k < len(order) and n < min_pairs and k - start < max_searches:
         s = order[k]
         k += 1
         n_reached = _search(
@@ -375,6 +378,7 @@ def search_blocks(
     max_minutes: float,
     order: np.ndarray | None = None,
     block_pairs: int = 2**21,
+    max_searches: int = MAX_SEARCHES,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Bounded searches (limit ``max_minutes``) from the sources, as blocks of site pairs.
 
@@ -390,7 +394,10 @@ def search_blocks(
     order : numpy.ndarray, optional
         Which sources (positions into ``sources``), in which order; default all.
     block_pairs : int
-        A block ends after the search that brings it to this many pairs.
+        A block ends after the search that brings it to this many pairs...
+    max_searches : int
+        ...or after this many searches (control comes back to Python between
+        blocks, e.g. to stop on a signal).
 
     Yields
     ------
@@ -422,6 +429,7 @@ def search_blocks(
             order,
             start,
             block_pairs,
+            max_searches,
             work,
         )
         if n:
