@@ -218,3 +218,42 @@ def test_a_failing_thread_stops_the_others_after_their_block() -> None:
     with pytest.raises(ValueError, match="broken reducer"):
         travel.reduce(origins, dests, 1e6, reducer)
     assert calls["first"] <= 1  # without the stop flag: its every block (4 or more)
+
+
+def test_the_kernel_runs_without_the_gil() -> None:
+    """Python code in another thread runs while one long kernel call searches.
+
+    Holding the GIL through a native call, as scipy's Dijkstra does, lets no
+    other Python thread run until it returns.
+    """
+    side = 300
+    rng = np.random.default_rng(11)
+    index = np.arange(side * side).reshape(side, side)
+    u = np.concatenate([index[:, :-1].ravel(), index[:-1, :].ravel()])
+    v = np.concatenate([index[:, 1:].ravel(), index[1:, :].ravel()])
+    seconds = rng.uniform(5, 30, len(u))
+    matrix = fastest_matrix(np.r_[u, v], np.r_[v, u], np.r_[seconds, seconds], side * side)
+    sources = Sources.of(rng.integers(0, side * side, 40), np.zeros(40))
+    n = side * side
+    targets = Targets.of(n, np.arange(n), np.arange(n), np.zeros(n), np.zeros(n), np.zeros(n), [])
+    graph = SearchGraph.of(matrix)
+    list(search_blocks(graph, sources, targets, 1.0))  # compiled or loaded before timing
+    stamps: list[float] = []
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            stamps.append(time.perf_counter())
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    start = time.perf_counter()
+    blocks = search_blocks(graph, sources, targets, 1e6, block_pairs=1, max_searches=2**40)
+    assert list(blocks) == []  # one kernel call: every search, no site to write pairs for
+    end = time.perf_counter()
+    stop.set()
+    spinner.join()
+    margin = (end - start) * 0.2
+    during = [t for t in stamps if start + margin < t < end - margin]
+    assert end - start > 0.05
+    assert len(during) > 100
