@@ -5,11 +5,11 @@ hundred bounded Dijkstra searches (one per distinct demand-point node) over
 the contracted road graph (:mod:`siteselect.network.contract`), read at the
 nodes of up to a million candidates. ``scipy.sparse.csgraph.dijkstra`` does
 them, but it holds the GIL, fills a dense (searches x nodes) array and then
-needs numpy passes to read it. :func:`search_pairs` does the whole step in one
-compiled loop that releases the GIL (``nogil=True``), so two threads keep
-both cores busy over the same graph in the same memory:
+needs numpy passes to read it. :func:`search_blocks` does the whole step in
+compiled loops that release the GIL (``nogil=True``), so threads keep every
+core busy over the same graph in the same memory:
 
-* a binary-heap Dijkstra from each source (lazy deletion; only the nodes a
+* a 4-ary-heap Dijkstra from each source (lazy deletion; only the nodes a
   search touched are reset after it, so a search costs what it reaches, not
   the graph's size), relaxing only within ``limit_s``;
 * as each core node is settled, the *targets* entered from it (a target node
@@ -18,7 +18,8 @@ both cores busy over the same graph in the same memory:
   the limit, the smaller when a target is entered from two ends;
 * then every (origin at the source, site at a reached target) pair gets
   ``(seconds / 60 + origin connector) + site connector`` minutes and is kept
-  when within ``max_minutes``.
+  when within ``max_minutes`` (in target order, so in candidate rank order,
+  when the search reached many targets).
 
 The arithmetic is the same, in the same order, as the scipy path
 (``NodeTimes.read`` and ``NetworkTravel.ordered_pairs`` of earlier versions),
@@ -27,7 +28,8 @@ shortest of the float sums wins), so the minutes are bit-identical to
 scipy's; ``tests/test_dijkstra.py`` checks it on random graphs.
 
 Compiled code is cached on disk (``cache=True``): the first run on a machine
-compiles for about a second and later runs load it. The cache goes where
+compiles it (4-8 s on the busy 2-core development machine) and later runs load
+it (~0.5 s). The cache goes where
 numba puts it (next to this file, else the user's cache directory); when
 neither is writable (a read-only install, no home directory),
 :func:`configure_cache` points ``NUMBA_CACHE_DIR`` at a directory under the
