@@ -83,18 +83,50 @@ class _Measurer:
         self.study = study
         self.cache: dict[str, Measurement] = {}
 
+    def planned(self, config: Config) -> list[tuple[str, str, KindSpec]]:
+        """The entries whose kind has a ``plan``, one per distinct spec, in run order."""
+        seen: set[str] = set()
+        out = []
+        for section, specs in (("constraints", config.constraints), ("criteria", config.criteria)):
+            for name, spec in specs.items():
+                key = _measurement_key(spec)
+                if REGISTRY[spec.kind].plan is not None and key not in seen:
+                    seen.add(key)
+                    out.append((section, name, spec))
+        return out
+
+    def plan(self, entries: list[tuple[str, str, KindSpec]]) -> None:
+        """Let each entry register its shared work, then run the shared searches."""
+        for section, name, spec in entries:
+            plan = REGISTRY[spec.kind].plan
+            assert plan is not None
+            with _named(self.study.config, section, name):
+                plan(spec, self.study)
+        self.study.searches.run()
+
     def __call__(self, section: str, name: str, spec: KindSpec) -> Measurement:
         key = _measurement_key(spec)
         if key not in self.cache:
             handler = REGISTRY[spec.kind]
-            try:
+            with _named(self.study.config, section, name):
                 measurement = handler.measure(spec, self.study)
-            except SiteSelectError as exc:
-                raise self.study.config.locate_any(exc, (section, name)) from None
             if len(measurement.values) != len(self.study.candidates):
                 raise RuntimeError(f"{spec.kind} returned {len(measurement.values)} values")
             self.cache[key] = measurement
         return self.cache[key]
+
+
+@contextlib.contextmanager
+def _named(config: Config, section: str, name: str) -> Iterator[None]:
+    """Pin an error raised while planning or measuring an entry to its YAML line.
+
+    See :meth:`siteselect.config.Config.locate_any`: a message that names its own
+    location (``layers.runways: ...``) keeps it; others get the entry's.
+    """
+    try:
+        yield
+    except SiteSelectError as exc:
+        raise config.locate_any(exc, (section, name)) from None
 
 
 def run(config: Config, reporter: Reporter | None = None) -> RunResult:
@@ -116,6 +148,10 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
     with timer.step("load candidates"):
         study = load_study(config)
     measure = _Measurer(study)
+    planned = measure.planned(config)
+    if planned:
+        with timer.step("shared demand searches"):
+            measure.plan(planned)
     n = len(study.candidates)
     overlays: list[Overlay] = []
     reasons: list[np.ndarray] = []

@@ -20,6 +20,7 @@ import shapely
 from siteselect._errors import ConfigError, LayerError
 from siteselect.config import CandidatesSpec, Config, LayerSpec
 from siteselect.coordinates import NEAR_STUDY_M, CoordinateError, Reference, check_near, diagnose
+from siteselect.demand_searches import DemandSearches
 from siteselect.geo import m2_to_acres, to_working, working_crs
 from siteselect.geometry_hygiene import REPAIR_METHOD, clean_candidates, source_rows
 from siteselect.layers import feature_names, read_vector
@@ -57,6 +58,14 @@ class Study:
     _vectors: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
     _graph: RoadGraph | None = field(default=None, repr=False)
     _reference: Reference | None = field(default=None, repr=False)
+    _searches: DemandSearches | None = field(default=None, repr=False)
+
+    @property
+    def searches(self) -> DemandSearches:
+        """The run's shared demand searches (see :mod:`siteselect.demand_searches`)."""
+        if self._searches is None:
+            self._searches = DemandSearches(self.diagnostics)
+        return self._searches
 
     def layer_spec(self, name: str) -> LayerSpec:
         """The config entry of layer ``name``."""

@@ -9,10 +9,11 @@ Two interchangeable travel models with the same three operations:
 * :meth:`nearest` gives each origin's time to its nearest target and which.
 
 :class:`NetworkTravel` drives over the shared :class:`~siteselect.network.RoadGraph`:
-one bounded Dijkstra per origin (``limit=`` the cut-off, batched through
-``RoadGraph.iter_seconds``) over the graph with its degree-2 chains (shape
-points) contracted, exactly (:mod:`siteselect.network.contract`), read at the
-destinations' nodes and expanded to the destinations there; every point
+one bounded Dijkstra per distinct origin node (stopped at the cut-off) over the
+graph with its degree-2 chains (shape points) contracted, exactly
+(:mod:`siteselect.network.contract`, one contraction per graph), read at the
+destinations' nodes and expanded to the destinations there, by the compiled
+kernel of :mod:`siteselect.network.dijkstra` from one thread per CPU; every point
 is placed by the one snapping policy (:mod:`siteselect.network.snapping`):
 the nearest node it can drive from (origins) or be reached at
 (destinations), plus a straight connector at ``network.connector_speed_kmh``
@@ -27,11 +28,12 @@ straight-line travel), else ``straight_line``. The log says which.
 
 from __future__ import annotations
 
-import itertools
+import functools
 import logging
-import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -39,12 +41,13 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from siteselect._errors import ConfigError
-from siteselect.network.contract import Contraction, contract
+from siteselect.network.contract import MIN_SHARE, Contraction, shared_contraction
 from siteselect.network.graph import Direction
 from siteselect.network.snapping import Snap, snap_points
 
 if TYPE_CHECKING:
     from siteselect.network import RoadGraph
+    from siteselect.network.dijkstra import SearchGraph, Sources, Targets
     from siteselect.study import Study
 
 logger = logging.getLogger(__name__)
@@ -52,13 +55,11 @@ logger = logging.getLogger(__name__)
 TravelMode = Literal["network", "straight_line"]
 PAIR_CELLS = 8_000_000
 """Origin x destination cells examined per block (bounds the memory of a block)."""
-SEARCH_CELLS = 2**21
-"""Dense Dijkstra results (batch x nodes) kept at once: 16 MB, so the per-batch arrays
-stay small enough to be reused by the allocator rather than page-faulted in afresh."""
 BLOCK_PAIRS = 2**21
-"""Network pairs per block handed to a reducer (small batches are merged up to this)."""
-PARALLEL_MIN_CELLS = 50_000_000
-"""Network reductions over more origin x destination cells than this fork worker processes."""
+"""Network pairs per block handed to a reducer (a block ends with the search that fills it)."""
+MAX_THREADS = 8
+"""Search threads by default at most: each holds its own work arrays, pair blocks and
+per-candidate sums (~130 MB on a 1M-node graph with 1M candidates)."""
 
 
 @dataclass(frozen=True)
@@ -121,12 +122,7 @@ class PairBlock:
 
 @dataclass(frozen=True)
 class SiteIndex:
-    """Destinations grouped by road node, the nodes with the most destinations first.
-
-    The k-th destination of every node with more than k of them is then the
-    rank ``first[j] + k`` for the node positions ``j < slot_end[k]``: a prefix,
-    so the (origin, node) times are expanded to the destinations slot by slot
-    with slices, without repeating them.
+    """Destinations on the network grouped by road node, in the order of the core.
 
     Attributes
     ----------
@@ -134,11 +130,10 @@ class SiteIndex:
         Destination positions, node by node (far ones left out); a destination's
         *rank* is its place here.
     nodes : numpy.ndarray
-        Nodes with at least one destination, by decreasing count.
-    first : numpy.ndarray
-        Per entry of ``nodes``: the rank of its first destination.
-    slot_end : numpy.ndarray
-        ``slot_end[k]``: how many nodes have more than k destinations.
+        Distinct nodes of the destinations, ordered by where they are read in
+        the core (its Z-order numbering: nearby sites get nearby ranks).
+    first, count : numpy.ndarray of int64
+        Per entry of ``nodes``: the rank of its first destination, and how many.
     connector_min : numpy.ndarray
         Connector minutes by rank.
     size : int
@@ -148,7 +143,7 @@ class SiteIndex:
     order: np.ndarray
     nodes: np.ndarray
     first: np.ndarray
-    slot_end: np.ndarray
+    count: np.ndarray
     connector_min: np.ndarray
     size: int
 
@@ -170,9 +165,14 @@ def reduce_blocks(blocks: Iterable[PairBlock], reducer: Reducer) -> tuple[np.nda
 
 
 class Travel(Protocol):
-    """What the accessibility and competition criteria need from a travel model."""
+    """What the accessibility and competition criteria need from a travel model.
+
+    ``key`` tells travel models apart: two with the same key give the same
+    times (:mod:`siteselect.demand_searches` shares searches by it).
+    """
 
     description: str
+    key: tuple
 
     def locate(
         self,
@@ -215,6 +215,7 @@ class StraightLineTravel:
 
     def __init__(self, speed_kmh: float, circuity: float = 1.0) -> None:
         self.minutes_per_m = circuity / (speed_kmh / 3.6) / 60.0
+        self.key = ("straight_line", self.minutes_per_m)
         self.description = f"straight-line travel at {speed_kmh:g} km/h (circuity {circuity:g})"
 
     def locate(
@@ -268,10 +269,11 @@ class NetworkTravel:
     """Drive times over the road graph (see the module docstring).
 
     Many-to-many searches run over the graph with its degree-2 chains
-    contracted (:mod:`siteselect.network.contract`, exact), unless
-    ``contract_chains`` is False; ``workers`` processes (default: the CPUs
-    available) share reductions over more than ``parallel_min_cells``
-    origin x destination cells.
+    contracted (:mod:`siteselect.network.contract`, exact; one contraction per
+    graph, shared), unless ``contract_chains`` is False, with the compiled
+    kernel of :mod:`siteselect.network.dijkstra` from ``workers`` threads
+    (default: the CPUs available, at most ``MAX_THREADS``), which search
+    without holding the GIL.
     """
 
     def __init__(
@@ -282,16 +284,14 @@ class NetworkTravel:
         name: str = "",
         *,
         workers: int | None = None,
-        parallel_min_cells: int = PARALLEL_MIN_CELLS,
         contract_chains: bool = True,
     ) -> None:
         self.graph = graph
-        self.workers = workers if workers is not None else available_cpus()
-        self.parallel_min_cells = parallel_min_cells
+        self.workers = workers if workers is not None else min(available_cpus(), MAX_THREADS)
         self.contract_chains = contract_chains
         self.connector_min_per_m = 1.0 / (connector_speed_kmh / 3.6) / 60.0
         self.max_snap_m = max_snap_m
-        self._contractions: list[Contraction] = []
+        self.key = ("network", id(graph), connector_speed_kmh, max_snap_m, contract_chains)
         self.description = (
             f"drive times over the road network{f' {name}' if name else ''} "
             f"(connectors at {connector_speed_kmh:g} km/h)"
@@ -329,133 +329,111 @@ class NetworkTravel:
             snap,
         )
 
-    def site_index(self, destinations: Located) -> SiteIndex:
+    def contraction(self, sources: np.ndarray) -> Contraction:
+        """The graph's shared contraction, ``sources`` kept in its core (built once per graph)."""
+        min_share = MIN_SHARE if self.contract_chains else np.inf
+        return shared_contraction(self.graph, sources, min_share=min_share)
+
+    def site_index(self, destinations: Located, contraction: Contraction) -> SiteIndex:
         """Destinations on the network grouped by node (the far ones left out)."""
         assert destinations.node is not None
         valid = np.flatnonzero(~destinations.far)
         node = destinations.node[valid]
-        per_node = np.bincount(node, minlength=self.graph.n_nodes)
-        order = valid[np.lexsort((node, -per_node[node]))]  # most crowded nodes first
-        nodes = np.flatnonzero(per_node)
-        nodes = nodes[np.argsort(-per_node[nodes], kind="stable")]
-        counts = per_node[nodes]
-        first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        largest = int(counts.max()) if len(counts) else 0
-        slot_end = np.searchsorted(-counts, -np.arange(largest), side="left")
+        order = valid[np.lexsort((node, contraction.via[0, node]))]
+        by_rank = destinations.node[order]
+        first = np.flatnonzero(np.r_[True, by_rank[1:] != by_rank[:-1]]) if len(order) else order
         return SiteIndex(
             order=order,
-            nodes=nodes,
-            first=first,
-            slot_end=slot_end,
+            nodes=by_rank[first],
+            first=first.astype(np.int64),
+            count=np.diff(np.r_[first, len(order)]).astype(np.int64),
             connector_min=destinations.connector_min[order],
             size=len(destinations),
         )
 
-    def contraction(self, sources: np.ndarray) -> Contraction:
-        """The graph with its degree-2 chains contracted, ``sources`` kept in the core.
+    def searches(
+        self, origins: Located, destinations: Located
+    ) -> tuple[SiteIndex, SearchGraph, Sources, Targets]:
+        """What the kernel needs to search from the origins and read at the destinations."""
+        from siteselect.network.dijkstra import SearchGraph, Sources, Targets  # numba: on use
 
-        Built once per set of sources (a cached contraction keeping a superset
-        of them in its core is reused).
-        """
-        for contraction in self._contractions:
-            if contraction.covers(sources):
-                return contraction
-        if self.contract_chains:
-            contraction = contract(self.graph, sources)
-        else:  # the whole graph as the core
-            contraction = contract(self.graph, sources, min_share=np.inf)
-        self._contractions.append(contraction)
-        return contraction
-
-    def ordered_pairs(
-        self, origins: Located, sites: SiteIndex, max_minutes: float
-    ) -> Iterator[PairBlock]:
-        """Pairs whose ``destination`` is a rank in ``sites.order``.
-
-        Batches of bounded searches from the origins over the contracted graph,
-        times read at the sites' nodes, each (origin, node) time expanded to the
-        sites at that node slot by slot (see :class:`SiteIndex`); blocks of
-        about ``BLOCK_PAIRS`` pairs.
-        """
         assert origins.node is not None
         contraction = self.contraction(origins.node)
-        core = contraction.graph
-        rows = max(1, SEARCH_CELLS // max(core.n_nodes, len(sites.nodes), 1))
-        limit_s = max_minutes * 60.0
-        node_times = contraction.node_times(sites.nodes)
-        pending: list[PairBlock] = []
-        n_pending = 0
-        for positions, seconds in core.iter_seconds(
-            contraction.position[origins.node],
-            reverse=False,
-            max_minutes=max_minutes,
-            batch_size=rows,
-        ):
-            at = node_times.read(seconds)
-            del seconds
-            column, row = np.nonzero(limit_s >= at.T)  # by node position, then origin
-            base = at[row, column]
-            del at
-            base /= 60.0
-            base += origins.connector_min[positions][row]
-            origin = positions[row]
-            # slot k: the k-th site of the nodes j < slot_end[k], i.e. the pairs [:end_k]
-            ends = np.searchsorted(column, sites.slot_end)
-            offsets = np.concatenate([[0], np.cumsum(ends)])
-            pair_origin = np.empty(offsets[-1], dtype=np.int64)
-            rank = np.empty(offsets[-1], dtype=np.int64)
-            minutes = np.empty(offsets[-1])
-            for slot, (end, at_pair) in enumerate(zip(ends, offsets[:-1], strict=True)):
-                part = slice(at_pair, at_pair + end)
-                pair_origin[part] = origin[:end]
-                np.add(sites.first[column[:end]], slot, out=rank[part])
-                np.add(base[:end], sites.connector_min[rank[part]], out=minutes[part])
-            keep = minutes <= max_minutes
-            pending.append(PairBlock(pair_origin[keep], rank[keep], minutes[keep]))
-            n_pending += len(pending[-1].minutes)
-            if n_pending >= BLOCK_PAIRS:
-                yield _merged(pending)
-                pending, n_pending = [], 0
-        if pending:
-            yield _merged(pending)
+        sites = self.site_index(destinations, contraction)
+        core, target, seconds = contraction.entries(sites.nodes)
+        targets = Targets.of(
+            contraction.graph.n_nodes,
+            core,
+            target,
+            seconds,
+            sites.first,
+            sites.count,
+            sites.connector_min,
+        )
+        sources = Sources.of(contraction.position[origins.node], origins.connector_min)
+        return sites, SearchGraph.of(contraction.graph.matrix), sources, targets
 
     def iter_pairs(
         self, origins: Located, destinations: Located, max_minutes: float
     ) -> Iterator[PairBlock]:
-        sites = self.site_index(destinations)
-        for block in self.ordered_pairs(origins, sites, max_minutes):
-            yield PairBlock(block.origin, sites.order[block.destination], block.minutes)
+        """Pairs within the cut-off from searches in this thread, in blocks."""
+        from siteselect.network.dijkstra import search_blocks
+
+        sites, graph, sources, targets = self.searches(origins, destinations)
+        for origin, rank, minutes in search_blocks(graph, sources, targets, max_minutes):
+            yield PairBlock(origin, sites.order[rank], minutes)
 
     def reduce(
         self, origins: Located, destinations: Located, max_minutes: float, reducer: Reducer
     ) -> tuple[np.ndarray, ...]:
-        """Sum ``reducer`` over the pairs; large jobs split the origins over worker processes.
+        """Sum ``reducer`` over the pairs, the searches split over ``workers`` threads.
 
-        The reducer sees destinations as ranks in node order (sums land in
-        nearby memory) and its per-destination results are put back in the
-        destinations' order. Searches hold the GIL, so the parallel path forks
-        ``workers`` processes (they inherit the graph; only the
-        per-destination sums come back), where the platform can fork and the
-        job exceeds ``parallel_min_cells``.
+        Thread k searches from the distinct origin nodes k, k + workers, ... and
+        sums the reducer over its own blocks; the threads' sums are added in
+        thread order, so the result does not depend on their timing (it may
+        differ from a one-thread run in the last digits: floating-point sums
+        in another order). When a thread fails or the run is interrupted, the
+        others stop after their current block (at most ``MAX_SEARCHES``
+        searches). The reducer sees destinations as ranks (see
+        :class:`SiteIndex`) and may run in several threads at once: it must not
+        change shared state. Its per-destination results are put back in the
+        destinations' order.
         """
-        sites = self.site_index(destinations)
-        cells = len(origins) * len(destinations)
-        workers = min(self.workers, len(origins))
-        if workers < 2 or cells < self.parallel_min_cells or not _can_fork():
-            ranked = reduce_blocks(self.ordered_pairs(origins, sites, max_minutes), reducer)
+        from siteselect.network.dijkstra import search_blocks
+
+        sites, graph, sources, targets = self.searches(origins, destinations)
+        lanes = max(1, min(self.workers, len(sources)))
+        stop = threading.Event()
+
+        def lane(order: np.ndarray) -> tuple[np.ndarray, ...]:
+            def blocks() -> Iterator[PairBlock]:
+                for block in search_blocks(
+                    graph, sources, targets, max_minutes, order, BLOCK_PAIRS
+                ):
+                    if stop.is_set():  # the run is stopping (an error, Ctrl-C, SIGTERM)
+                        return
+                    yield PairBlock(*block)
+
+            return reduce_blocks(blocks(), reducer)
+
+        orders = [np.arange(k, len(sources), lanes) for k in range(lanes)]
+        if lanes == 1:
+            ranked = lane(orders[0])
         else:
-            edges = np.linspace(0, len(origins), 2 * workers + 1).astype(int)
-            chunks = [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
-            logger.info("network reduction: %d origins over %d processes", len(origins), workers)
-            assert origins.node is not None
-            self.contraction(origins.node)  # built once, inherited by the workers
-            _FORKED["job"] = (self, origins, sites, max_minutes, reducer)
+            pool = ThreadPoolExecutor(lanes, thread_name_prefix="siteselect-search")
+            futures = [pool.submit(lane, order) for order in orders]
             try:
-                with multiprocessing.get_context("fork").Pool(workers) as pool:
-                    parts = pool.map(_reduce_chunk, chunks)
+                wait(futures, return_when=FIRST_EXCEPTION)
+                for future in futures:
+                    if future.done() and future.exception() is not None:
+                        raise future.exception()
+                parts = [future.result() for future in futures]
+            except BaseException:
+                stop.set()  # the other threads stop after their current block
+                raise
             finally:
-                _FORKED.clear()
-            ranked = tuple(np.sum(arrays, axis=0) for arrays in zip(*parts, strict=True))
+                pool.shutdown(wait=True)
+            ranked = tuple(functools.reduce(np.add, arrays) for arrays in zip(*parts, strict=True))
         out = []
         for values in ranked:
             restored = np.zeros(sites.size)
@@ -492,43 +470,12 @@ class NetworkTravel:
         return minutes, index
 
 
-def _merged(blocks: list[PairBlock]) -> PairBlock:
-    """One block of the pairs of several."""
-    if len(blocks) == 1:
-        return blocks[0]
-    return PairBlock(
-        np.concatenate([b.origin for b in blocks]),
-        np.concatenate([b.destination for b in blocks]),
-        np.concatenate([b.minutes for b in blocks]),
-    )
-
-
-_FORKED: dict[str, tuple] = {}
-"""The job a forked worker reads (set by the parent just before forking)."""
-
-
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
-
-
 def available_cpus() -> int:
     """CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def _reduce_chunk(bounds: tuple[int, int]) -> tuple[np.ndarray, ...]:
-    """Worker: the reduction over origins start..stop-1 of the forked job."""
-    travel, origins, sites, max_minutes, reducer = _FORKED["job"]
-    start, stop = bounds
-
-    def shifted() -> Iterator[PairBlock]:
-        for block in travel.ordered_pairs(origins.slice(start, stop), sites, max_minutes):
-            yield PairBlock(block.origin + start, block.destination, block.minutes)
-
-    return reduce_blocks(shifted(), reducer)
 
 
 def resolve_mode(requested: TravelMode | None, has_network: bool, straight_set: bool) -> TravelMode:

@@ -310,17 +310,17 @@ def test_measure_e2sfca_and_area_spread(study: Study) -> None:
     assert not np.allclose(spread.values, gravity_values)
 
 
-def test_parallel_network_reduction_equals_serial(graph) -> None:
+def test_threaded_network_reduction_equals_serial(graph) -> None:
     rng = np.random.default_rng(9)
     zones = rng.uniform([X0, Y0], [X0 + 2400, Y0 + 2400], (11, 2))
     sites = rng.uniform([X0 - 100, Y0 - 100], [X0 + 2500, Y0 + 2500], (300, 2))
     weight = rng.uniform(0, 100, len(zones))
     reducer = gravity_reducer(weight, DECAYS[0].weights_at, len(sites))
     serial = NetworkTravel(graph, 20, 800, workers=1)
-    forked = NetworkTravel(graph, 20, 800, workers=2, parallel_min_cells=0)
+    threaded = NetworkTravel(graph, 20, 800, workers=3)
     origins, dests = serial.locate(*zones.T), serial.locate(*sites.T)
     (want,) = serial.reduce(origins, dests, 4.0, reducer)
-    (got,) = forked.reduce(origins, dests, 4.0, reducer)
+    (got,) = threaded.reduce(origins, dests, 4.0, reducer)
     assert got == pytest.approx(want)
     assert (want > 0).sum() > 100
     assert want == pytest.approx(

@@ -12,12 +12,16 @@ straight-line (:mod:`siteselect.traveltime`; the log says which). Methods
   facilities' beds as supply: the unmet demand a new site would serve.
 
 Pairs farther apart than ``max_minutes`` never count, whatever the decay.
+The drive-time pairs come from the demand searches the run shares with the
+other criteria routing from the same demand points
+(:mod:`siteselect.demand_searches`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
@@ -40,6 +44,7 @@ from siteselect.traveltime import Located, Travel, TravelMode, make_travel
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from siteselect.demand_searches import SearchRequest
     from siteselect.study import Study
 
 logger = logging.getLogger(__name__)
@@ -225,9 +230,20 @@ def _label(spec: AccessibilitySpec) -> str:
     }[spec.method]
 
 
-@register(AccessibilitySpec)
-def measure(spec: AccessibilitySpec, study: Study) -> Measurement:
-    """Gravity, catchment or E2SFCA accessibility of every candidate."""
+@dataclass(frozen=True)
+class _Prepared:
+    """An accessibility entry ready for its shared demand searches."""
+
+    zones: gpd.GeoDataFrame
+    demand: DemandPoints
+    sites: Located
+    unmet: np.ndarray | None
+    overlays: list[Overlay]
+    request: SearchRequest
+
+
+def _prepare(spec: AccessibilitySpec, study: Study) -> _Prepared:
+    """Demand points, candidates and weights placed; the reduction requested."""
     what = f"accessibility ({spec.layer}, {spec.method})"
     zones = study.vector(spec.layer)
     population = zone_population(zones, spec.population, f"layers.{spec.layer}")
@@ -262,11 +278,27 @@ def measure(spec: AccessibilitySpec, study: Study) -> Measurement:
         )
         weight = unmet
         overlays.append(facilities_overlay(f"{spec.competitors.layer.capitalize()}", facilities))
-    (values,) = travel.reduce(
-        origins, sites, spec.max_minutes, gravity_reducer(weight, decay, len(sites))
+    request = study.searches.request(
+        travel, origins, sites, spec.max_minutes, gravity_reducer(weight, decay, len(sites)), what
     )
+    return _Prepared(zones, demand, sites, unmet, overlays, request)
+
+
+def plan(spec: AccessibilitySpec, study: Study) -> None:
+    """Register the entry's demand searches, shared with the other criteria's."""
+    study.searches.plan(spec, _prepare, study)
+
+
+@register(AccessibilitySpec, plan=plan)
+def measure(spec: AccessibilitySpec, study: Study) -> Measurement:
+    """Gravity, catchment or E2SFCA accessibility of every candidate."""
+    prepared = study.searches.planned(spec, _prepare, study)
+    (values,) = prepared.request.values()
+    sites = prepared.sites
     values[sites.far] = np.nan
-    overlays.insert(0, zones_overlay(spec.label or "Target population", zones, demand, unmet))
+    zones = zones_overlay(
+        spec.label or "Target population", prepared.zones, prepared.demand, prepared.unmet
+    )
     return Measurement(
         values=values,
         unit=spec.unit,
@@ -274,5 +306,5 @@ def measure(spec: AccessibilitySpec, study: Study) -> Measurement:
         extra_columns=network_columns(sites),
         missing_reason="farther than network.max_snap_m from a connected road",
         missing_reasons=candidate_reasons(sites),
-        overlays=overlays,
+        overlays=[zones, *prepared.overlays],
     )

@@ -10,7 +10,11 @@ candidates. The same kind serves two roles in a config:
 
 A kind is added by writing a module with a :class:`KindSpec` subclass and a
 ``measure(spec, study) -> Measurement`` function decorated with
-:func:`register`; :mod:`siteselect.config` picks it up automatically.
+:func:`register`; :mod:`siteselect.config` picks it up automatically. A kind
+whose work can be shared with other kinds (the demand searches of
+:mod:`siteselect.demand_searches`) also passes ``plan=``: a
+``plan(spec, study)`` the pipeline calls for every entry before the first
+measurement, to register that work.
 """
 
 from __future__ import annotations
@@ -122,24 +126,30 @@ class Measurement:
 
 
 MeasureFn = Callable[[Any, "Study"], Measurement]
+PlanFn = Callable[[Any, "Study"], None]
 
 
 @dataclass(frozen=True)
 class KindHandler:
-    """A registered kind: its config model and its measuring function."""
+    """A registered kind: its config model, its measuring function and its optional plan."""
 
     name: str
     spec_class: type[KindSpec]
     measure: MeasureFn
+    plan: PlanFn | None = None
 
 
 REGISTRY: dict[str, KindHandler] = {}
 
 
-def register(spec_class: type[KindSpec]) -> Callable[[MeasureFn], MeasureFn]:
+def register(
+    spec_class: type[KindSpec], *, plan: PlanFn | None = None
+) -> Callable[[MeasureFn], MeasureFn]:
     """Register ``measure`` as the implementation of ``spec_class``'s kind.
 
-    The kind name is the single value of the spec's ``kind`` Literal.
+    The kind name is the single value of the spec's ``kind`` Literal; ``plan``
+    (optional) registers work to share before any measurement (see the module
+    docstring).
     """
     annotation = spec_class.model_fields["kind"].annotation
     (name,) = getattr(annotation, "__args__", (None,))
@@ -149,7 +159,7 @@ def register(spec_class: type[KindSpec]) -> Callable[[MeasureFn], MeasureFn]:
     def decorator(measure: MeasureFn) -> MeasureFn:
         if name in REGISTRY:
             raise ValueError(f"criterion kind {name!r} registered twice")
-        REGISTRY[name] = KindHandler(name=name, spec_class=spec_class, measure=measure)
+        REGISTRY[name] = KindHandler(name=name, spec_class=spec_class, measure=measure, plan=plan)
         return measure
 
     return decorator

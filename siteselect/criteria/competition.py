@@ -13,12 +13,15 @@
 
 Each demand point's denominator over the existing facilities is computed once
 from the small demand x facility matrix; the candidates' shares are reduced
-over the streamed (demand point, candidate) pairs (:mod:`siteselect.market`).
+over the streamed (demand point, candidate) pairs (:mod:`siteselect.market`)
+of the demand searches the run shares with the other criteria routing from
+the same demand points (:mod:`siteselect.demand_searches`).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
@@ -40,9 +43,10 @@ from siteselect.placement import (
     place_demand,
     place_facilities,
 )
-from siteselect.traveltime import Travel, TravelMode, make_travel
+from siteselect.traveltime import Located, Travel, TravelMode, make_travel
 
 if TYPE_CHECKING:
+    from siteselect.demand_searches import SearchRequest
     from siteselect.study import Study
 
 logger = logging.getLogger(__name__)
@@ -149,17 +153,28 @@ def _nearest(
     )
 
 
-def _huff(
-    spec: CompetitionSpec, facilities: Facilities, travel: Travel, study: Study, what: str
-) -> Measurement:
+@dataclass(frozen=True)
+class _Huff:
+    """A Huff entry ready for its shared demand searches."""
+
+    facilities: Facilities
+    sites: Located
+    request: SearchRequest
+
+
+def _prepare_huff(spec: CompetitionSpec, study: Study) -> _Huff:
+    """Demand points, facilities and candidates placed, denominators found, reduction requested."""
     assert spec.demand is not None
+    what = "competition (huff)"
+    loaded = load_facilities(spec.facilities(), study, what)
+    travel = _travel(spec, study, what)
     zones = study.vector(spec.demand.layer)
     population = zone_population(zones, spec.demand.population, f"layers.{spec.demand.layer}")
     demand = demand_points(zones, population, spec.demand.spread, spec.demand.cell_m)
     demand, origins = place_demand(
         travel, study, demand, zones["feature_name"].to_numpy(), spec.demand.layer, spec.unit, what
     )
-    facilities, located = place_facilities(travel, study, facilities, spec.layer, what)
+    facilities, located = place_facilities(travel, study, loaded, spec.layer, what)
     sites = place_candidates(travel, study, "arrive", what)
     minutes = travel.matrix(origins, located, spec.max_minutes)
     denominator, owner_part = huff_denominators(
@@ -186,9 +201,14 @@ def _huff(
         spec.min_travel_minutes,
         len(sites),
     )
-    capture, cannibalised = travel.reduce(origins, sites, spec.max_minutes, reducer)
+    request = study.searches.request(travel, origins, sites, spec.max_minutes, reducer, what)
+    return _Huff(loaded, sites, request)
+
+
+def _huff(spec: CompetitionSpec, huff: _Huff) -> Measurement:
+    capture, cannibalised = huff.request.values()
     values = capture - cannibalised if spec.net_of_cannibalisation else capture
-    values[sites.far] = np.nan
+    values[huff.sites.far] = np.nan
     label = spec.label or (
         "Expected patients net of cannibalisation (Huff)"
         if spec.net_of_cannibalisation
@@ -201,22 +221,29 @@ def _huff(
         extra_columns={
             "captured": np.round(capture, 1),
             "cannibalised": np.round(cannibalised, 1),
-            **network_columns(sites),
+            **network_columns(huff.sites),
         },
         missing_reason="farther than network.max_snap_m from a connected road",
-        missing_reasons=candidate_reasons(sites),
+        missing_reasons=candidate_reasons(huff.sites),
     )
 
 
-@register(CompetitionSpec)
+def plan(spec: CompetitionSpec, study: Study) -> None:
+    """Register a Huff entry's demand searches, shared with the other criteria's."""
+    if spec.model == "huff":
+        study.searches.plan(spec, _prepare_huff, study)
+
+
+@register(CompetitionSpec, plan=plan)
 def measure(spec: CompetitionSpec, study: Study) -> Measurement:
     """Nearest-competitor minutes or Huff expected patients for every candidate."""
-    what = f"competition ({spec.model})"
-    facilities = load_facilities(spec.facilities(), study, what)
-    travel = _travel(spec, study, what)
     if spec.model == "nearest":
-        measurement = _nearest(spec, facilities, travel, study, what)
+        what = "competition (nearest)"
+        facilities = load_facilities(spec.facilities(), study, what)
+        measurement = _nearest(spec, facilities, _travel(spec, study, what), study, what)
     else:
-        measurement = _huff(spec, facilities, travel, study, what)
+        huff = study.searches.planned(spec, _prepare_huff, study)
+        facilities = huff.facilities
+        measurement = _huff(spec, huff)
     measurement.overlays = [facilities_overlay(f"Competitors ({spec.layer})", facilities)]
     return measurement

@@ -23,6 +23,15 @@ made only of shape nodes keeps its nodes in the core.
 
 The result is exact: times differ from a search over the full graph only by
 floating-point summation order (~1e-15 relative).
+
+The core is numbered along a Z-order (Morton) curve of the node coordinates,
+so nodes near each other on the map are near each other in memory: a search
+then touches few cache lines (on a road graph numbered by OSM id, 2x faster
+than the input order). Times do not depend on the numbering.
+
+:func:`shared_contraction` keeps one contraction per road graph (on the
+graph) for every criterion: it is rebuilt only when a search needs a source
+its core does not keep, then protecting the sources of both.
 """
 
 from __future__ import annotations
@@ -38,8 +47,10 @@ from siteselect.network.graph import RoadGraph, fastest_matrix
 
 logger = logging.getLogger(__name__)
 
-MIN_SHARE = 0.05
-"""Contract only when at least this share of the nodes would go."""
+MIN_SHARE = 0.0
+"""Contract only when at least this share of the nodes would go (by default always)."""
+MORTON_BITS = 16
+"""Bits per axis of the Z-order key the core is numbered by."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,23 @@ class Contraction:
     def covers(self, nodes: np.ndarray) -> bool:
         """Whether every node is in the core (so it can be a search source)."""
         return bool((self.position[np.asarray(nodes, dtype=np.int64)] >= 0).all())
+
+    def entries(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where each of ``nodes`` is read in the core: (core position, index into nodes, seconds).
+
+        One entry per node (its own position, or its chain's start for a
+        one-way shape node) and a second one for two-way shape nodes (the
+        other end of the chain); a node's time is the smallest of its entries'
+        core time + seconds (see :class:`NodeTimes`).
+        """
+        nodes = np.asarray(nodes, dtype=np.int64)
+        index = np.arange(len(nodes))
+        both = np.flatnonzero(self.two_way[nodes])
+        return (
+            np.concatenate([self.via[0, nodes], self.via[1, nodes[both]]]),
+            np.concatenate([index, both]),
+            np.concatenate([self.via_s[0, nodes], self.via_s[1, nodes[both]]]),
+        )
 
     def node_times(self, nodes: np.ndarray) -> NodeTimes:
         """How to read the times at original nodes from searches over the core."""
@@ -215,13 +243,11 @@ def contract(
         removable[u[unresolved]] = False
         start, total_s, unresolved = _chain_sums(u, v, seconds, removable)
     core = np.flatnonzero(~removable)
+    core = core[np.argsort(morton_key(graph.x[core], graph.y[core]), kind="stable")]
     position = np.full(n, -1, dtype=np.int64)
     position[core] = np.arange(len(core))
-    if len(core) == n:
-        matrix = graph.matrix
-    else:
-        ends = np.flatnonzero(~removable[v])
-        matrix = fastest_matrix(position[start[ends]], position[v[ends]], total_s[ends], len(core))
+    ends = np.flatnonzero(~removable[v])
+    matrix = fastest_matrix(position[start[ends]], position[v[ends]], total_s[ends], len(core))
     via = np.repeat(position[None, :], 2, axis=0)
     via_s = np.zeros((2, n))
     entering = np.flatnonzero(removable[v])  # edges into shape nodes, grouped by head below
@@ -254,3 +280,39 @@ def contract(
         matrix.nnz,
     )
     return Contraction(core_graph, core, position, via, via_s, two_way, protected)
+
+
+def morton_key(x: np.ndarray, y: np.ndarray, bits: int = MORTON_BITS) -> np.ndarray:
+    """Z-order key of points: ``bits`` bits per axis over their bounding box, interleaved."""
+    key = np.zeros(len(x), dtype=np.uint64)
+    for values, shift in ((np.asarray(x, "float64"), 0), (np.asarray(y, "float64"), 1)):
+        if len(values) == 0:
+            continue
+        finite = np.where(np.isfinite(values), values, 0.0)
+        low, span = finite.min(), np.ptp(finite)
+        scaled = (finite - low) / span * (2**bits - 1) if span > 0 else np.zeros(len(finite))
+        cells = scaled.astype(np.uint64)
+        for bit in range(bits):
+            key |= ((cells >> np.uint64(bit)) & np.uint64(1)) << np.uint64(2 * bit + shift)
+    return key
+
+
+def shared_contraction(
+    graph: RoadGraph, sources: np.ndarray, *, min_share: float = MIN_SHARE
+) -> Contraction:
+    """The contraction of ``graph`` every search shares, with ``sources`` in its core.
+
+    Kept on the graph: built on first use, reused while its core keeps the
+    sources asked for, else rebuilt protecting the sources of the old one
+    and the new ones (so a run builds it once when its searches are planned
+    together, see :mod:`siteselect.demand_searches`). ``min_share=inf`` keeps
+    the whole graph as the core (a separate cache entry).
+    """
+    sources = np.asarray(sources, dtype=np.int64)
+    cache = graph.contractions
+    old = cache.get(min_share)
+    if old is not None and old.covers(sources):
+        return old
+    protected = sources if old is None else np.concatenate([old.protected, sources])
+    cache[min_share] = contract(graph, protected, min_share=min_share)
+    return cache[min_share]

@@ -120,6 +120,9 @@ class RoadGraph:
     _reverse: csr_matrix | None = field(default=None, repr=False)
     _trees: dict[str, tuple[np.ndarray, cKDTree]] = field(default_factory=dict, repr=False)
     _reach: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    contractions: dict[float, Any] = field(default_factory=dict, repr=False)
+    """Contractions shared by every search over this graph (see
+    :func:`siteselect.network.contract.shared_contraction`), by ``min_share``."""
 
     @property
     def n_nodes(self) -> int:
