@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from bench._county_measure import MeasuredRun, run_measured
+from bench._county_profile import profile, summarise
+from bench._county_profile import render as render_profile
 from bench._county_report import render
 from bench._scenario import DEFAULT_WORKDIR, Scenario, ensure_scenario
 
@@ -216,6 +218,19 @@ def run_baseline(scenario: Scenario, repeat: int) -> MeasuredRun:
     return _measure(command, name, scenario)
 
 
+def run_profiled(scenario: Scenario, raw: Path) -> dict[str, Any]:
+    """One more product run under py-spy; print and return its top functions."""
+    command = [sys.executable, "-m", "bench._county_probe", str(_events(scenario, "profiled"))]
+    command += ["run", str(scenario.config), "--out", str(scenario.folder / "out")]
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    log = scenario.folder / "logs" / "profiled.log"
+    wall_s = profile(command, raw.resolve(), log, scenario.folder, _env())
+    summary = {"raw": str(raw), "wall_s": round(wall_s, 1), **summarise(raw)}
+    print(f"\nprofiled run (py-spy, untimed): {wall_s:.1f} s; collapsed stacks: {raw}")
+    print(render_profile(summary))
+    return summary
+
+
 def output_sizes(folder: Path) -> dict[str, int]:
     """Bytes of each file the run wrote."""
     return {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file()}
@@ -257,6 +272,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--format", choices=["parquet", "gpkg"], default="parquet",
                         help="parcel file the config reads")  # fmt: skip
     parser.add_argument("--force", action="store_true", help="skip the memory check")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="then profile one more (untimed) product run with py-spy: "
+                        "collapsed stacks to FILE, top 15 functions printed")  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -300,6 +318,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "bench_wall_s": round(time.perf_counter() - started, 1),
     }
     print(render(result, product, baseline))
+    if args.profile is not None:
+        result["profile"] = run_profiled(scenario, args.profile)
     text = json.dumps(result, indent=2)
     (scenario.folder / "last-run.json").write_text(text)
     if args.json is not None:

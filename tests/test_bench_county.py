@@ -179,3 +179,27 @@ def test_peak_memory_is_attributed_to_its_step(tmp_path: Path) -> None:
     assert steps["big"].peak_bytes >= 300 * 2**20
     assert steps["small"].peak_bytes < steps["big"].peak_bytes - 250 * 2**20
     assert run.peak_bytes >= steps["big"].peak_bytes
+
+
+def test_profile_summary(tmp_path: Path) -> None:
+    """Own time goes to the innermost frame, total to every frame once per stack."""
+    from bench._county_profile import summarise
+
+    raw = tmp_path / "raw.txt"
+    raw.write_text(
+        'process 1:"python";main (siteselect/cli.py:3);run (/x/siteselect/pipeline.py:9);'
+        "f (/x/siteselect/a.py:1);g (/x/siteselect/a.py:5) 6\n"
+        'process 1:"python";main (siteselect/cli.py:3);run (/x/siteselect/pipeline.py:9);'
+        "f (/x/siteselect/a.py:2) 3\n"
+        'process 1:"python";Thread._bootstrap (threading.py:1);'
+        "_RefreshThread.run (rich/live.py:35);Condition.wait (threading.py:331) 50\n"
+    )
+    summary = summarise(raw)
+    assert summary["samples"] == 9
+    assert summary["own"][0] == ["g (siteselect/a.py)", 6, round(6 / 9, 4)]
+    total = {name: n for name, n, _ in summary["total"]}
+    assert total == {
+        "run (siteselect/pipeline.py)": 9,
+        "f (siteselect/a.py)": 9,
+        "g (siteselect/a.py)": 6,
+    }
