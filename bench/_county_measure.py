@@ -16,7 +16,9 @@ high-water mark of the main process during the step.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -85,16 +87,46 @@ class TreeSampler(threading.Thread):
         Time between samples.
     rescan_every : int
         Look for new children every this many samples.
+    min_available_bytes : int
+        Memory guard: when the machine's available memory (``MemAvailable``)
+        falls below this, the process is stopped (SIGTERM, then SIGKILL after
+        10 s) so that a run gone wrong cannot take a shared machine down.
     """
 
-    def __init__(self, pid: int, interval_s: float = 0.02, rescan_every: int = 5) -> None:
+    def __init__(
+        self,
+        pid: int,
+        interval_s: float = 0.02,
+        rescan_every: int = 5,
+        min_available_bytes: int = 0,
+    ) -> None:
         super().__init__(daemon=True)
         self.pid = pid
         self.interval_s = interval_s
         self.rescan_every = rescan_every
+        self.min_available_bytes = min_available_bytes
         self.samples: list[tuple[float, int]] = []
         self.max_children = 0
+        self.stopped_at: float | None = None
         self._halt = threading.Event()
+
+    def _guard(self) -> None:
+        """Stop the process when the machine runs out of memory."""
+        available = _read_kb(PROC / "meminfo", "MemAvailable:")
+        if self.stopped_at is not None or available is None:
+            return
+        if available < self.min_available_bytes:
+            self.stopped_at = time.monotonic()
+            os.kill(self.pid, signal.SIGTERM)
+            timer = threading.Timer(10.0, self._kill)
+            timer.daemon = True
+            timer.start()
+
+    def _kill(self) -> None:
+        if self._halt.is_set():  # it has exited and been waited for: the pid is not ours
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
 
     def run(self) -> None:
         children: list[int] = []
@@ -106,6 +138,8 @@ class TreeSampler(threading.Thread):
             memory = tree_memory(self.pid, children)
             if memory is not None:
                 self.samples.append((time.monotonic(), memory))
+            if self.min_available_bytes:
+                self._guard()
             count += 1
             self._halt.wait(self.interval_s)
 
@@ -159,6 +193,8 @@ class MeasuredRun:
         Most child processes seen at once.
     log : str
         Where the child's output went.
+    stopped_low_memory : bool
+        Whether the memory guard stopped it.
     """
 
     command: list[str]
@@ -169,6 +205,7 @@ class MeasuredRun:
     steps: list[StepFigure] = field(default_factory=list)
     max_children: int = 0
     log: str = ""
+    stopped_low_memory: bool = False
 
     def to_json(self) -> dict[str, object]:
         """JSON-serialisable form."""
@@ -240,6 +277,7 @@ def run_measured(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     interval_s: float = 0.02,
+    min_available_bytes: int = 0,
 ) -> MeasuredRun:
     """Run ``command`` to its end, measuring it.
 
@@ -255,6 +293,9 @@ def run_measured(
     env : dict, optional
     interval_s : float
         Memory sampling interval.
+    min_available_bytes : int
+        Stop the child when the machine's available memory falls below this
+        (0: no guard); see :class:`TreeSampler`.
 
     Returns
     -------
@@ -266,7 +307,7 @@ def run_measured(
         process = subprocess.Popen(
             command, stdout=output, stderr=subprocess.STDOUT, cwd=cwd, env=env
         )
-        sampler = TreeSampler(process.pid, interval_s)
+        sampler = TreeSampler(process.pid, interval_s, min_available_bytes=min_available_bytes)
         sampler.start()
         try:
             _, status, usage = os.wait4(process.pid, 0)
@@ -290,4 +331,5 @@ def run_measured(
         steps=rows,
         max_children=sampler.max_children,
         log=str(log),
+        stopped_low_memory=sampler.stopped_at is not None,
     )

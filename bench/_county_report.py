@@ -43,6 +43,20 @@ def _step_row(step: StepFigure) -> str:
     return _row(name, step.seconds, step.cpu_s, step.peak_bytes)
 
 
+def render_steps(run: MeasuredRun) -> str:
+    """The step rows of one run (what a failed or stopped run got through)."""
+    header = f"{'step':<{_WIDTH}} {'wall s':>8} {'CPU s':>8} {'peak RSS':>10}"
+    return "\n".join([header, *(_step_row(step) for step in run.steps)])
+
+
+def _over_runs(summary: dict[str, Any]) -> str:
+    return (
+        f"  over {summary['runs']} runs: wall min {summary['wall_s_min']:.2f} s, median "
+        f"{summary['wall_s_median']:.2f} s; CPU min {summary['cpu_s_min']:.2f} s, median "
+        f"{summary['cpu_s_median']:.2f} s"
+    )
+
+
 def _fastest(runs: list[MeasuredRun]) -> MeasuredRun:
     return min(runs, key=lambda r: r.wall_s)
 
@@ -94,11 +108,7 @@ def render(result: dict[str, Any], product: list[MeasuredRun], baseline: list[Me
     lines += [_step_row(step) for step in best.steps]
     lines.append(_row("total", best.wall_s, best.cpu_s, best.peak_bytes))
     if len(product) > 1:
-        walls = result["product_summary"]
-        lines.append(
-            f"  over {walls['runs']} runs: min {walls['wall_s_min']:.2f} s, "
-            f"median {walls['wall_s_median']:.2f} s"
-        )
+        lines.append(_over_runs(result["product_summary"]))
     outputs = result["outputs"]
     files = ", ".join(f"{name} {size_text(size)}" for name, size in outputs.items())
     lines.append(f"outputs: {files} (total {size_text(sum(outputs.values()))})")
@@ -108,11 +118,7 @@ def render(result: dict[str, Any], product: list[MeasuredRun], baseline: list[Me
         lines.append(_row("expert baseline (bench/baseline_county.py)", fastest.wall_s,
                           fastest.cpu_s, fastest.peak_bytes))  # fmt: skip
         if len(baseline) > 1:
-            walls = result["baseline_summary"]
-            lines.append(
-                f"  over {walls['runs']} runs: min {walls['wall_s_min']:.2f} s, "
-                f"median {walls['wall_s_median']:.2f} s"
-            )
+            lines.append(_over_runs(result["baseline_summary"]))
         ratio = best.wall_s / fastest.wall_s
         memory = best.peak_bytes / fastest.peak_bytes
         lines.append(f"siteselect / baseline: {ratio:.2f}x the time, {memory:.2f}x the peak memory")

@@ -43,7 +43,7 @@ from typing import Any
 from bench._county_measure import MeasuredRun, run_measured
 from bench._county_profile import profile, summarise
 from bench._county_profile import render as render_profile
-from bench._county_report import render
+from bench._county_report import render, render_steps
 from bench._scenario import DEFAULT_WORKDIR, Scenario, ensure_scenario
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,21 +130,34 @@ def _events(scenario: Scenario, name: str) -> Path:
     return scenario.folder / "logs" / f"{name}.events.jsonl"
 
 
+MIN_FREE_GIB = 1.0
+"""Memory guard: a measured process is stopped when less than this is available."""
+
+
 def _measure(command: list[str], name: str, scenario: Scenario) -> MeasuredRun:
-    """Run ``command`` measured; its events file is :func:`_events` of ``name``."""
+    """Run ``command`` measured; its events file is :func:`_events` of ``name``.
+
+    A failed run, or one the memory guard stopped, prints the steps it got
+    through and its log's tail, and ends the bench (exit code 1).
+    """
     measured = run_measured(
         command,
         _events(scenario, name),
         scenario.folder / "logs" / f"{name}.log",
         cwd=scenario.folder,
         env=_env(),
+        min_available_bytes=int(MIN_FREE_GIB * GIB),
     )
     if measured.exit_code != 0:
         tail = Path(measured.log).read_text().splitlines()[-15:]
         print("\n".join(tail), file=sys.stderr)
-        print(
-            f"error: {name} exited with {measured.exit_code}; log: {measured.log}", file=sys.stderr
+        print(render_steps(measured), file=sys.stderr)
+        why = (
+            f"stopped: less than {MIN_FREE_GIB:g} GiB of memory left on the machine"
+            if measured.stopped_low_memory
+            else f"exited with {measured.exit_code}"
         )
+        print(f"error: {name} {why}; log: {measured.log}", file=sys.stderr)
         sys.exit(1)
     return measured
 
@@ -237,11 +250,14 @@ def output_sizes(folder: Path) -> dict[str, int]:
 
 
 def summary(runs: list[MeasuredRun]) -> dict[str, float]:
-    """Min and median wall time, and the largest peak, over repeated runs."""
+    """Min and median wall and CPU time, and the largest peak, over repeated runs."""
     walls = [r.wall_s for r in runs]
+    cpus = [r.cpu_s for r in runs]
     return {
         "wall_s_min": round(min(walls), 2),
         "wall_s_median": round(statistics.median(walls), 2),
+        "cpu_s_min": round(min(cpus), 2),
+        "cpu_s_median": round(statistics.median(cpus), 2),
         "peak_bytes_max": max(r.peak_bytes for r in runs),
         "runs": len(runs),
     }

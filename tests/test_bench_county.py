@@ -203,3 +203,17 @@ def test_profile_summary(tmp_path: Path) -> None:
         "f (siteselect/a.py)": 9,
         "g (siteselect/a.py)": 6,
     }
+
+
+def test_memory_guard_stops_the_child(tmp_path: Path) -> None:
+    """Below the available-memory floor the measured child is stopped, and it says so."""
+    events = tmp_path / "events.jsonl"
+    run = run_measured(
+        [sys.executable, "-c", "import time; time.sleep(30)"],
+        events,
+        tmp_path / "log.txt",
+        min_available_bytes=2**62,  # more than any machine has: stop at once
+    )
+    assert run.stopped_low_memory
+    assert run.exit_code != 0
+    assert run.wall_s < 15
