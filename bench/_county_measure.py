@@ -29,7 +29,7 @@ from typing import Any
 from bench._steps import read_events
 
 PROC = Path("/proc")
-_GAP_ROW_S = 0.05
+_GAP_ROW_S = 1.0
 """Gaps between steps shorter than this are folded into one row."""
 
 

@@ -121,7 +121,11 @@ def render(result: dict[str, Any], product: list[MeasuredRun], baseline: list[Me
             lines.append(_over_runs(result["baseline_summary"]))
         ratio = best.wall_s / fastest.wall_s
         memory = best.peak_bytes / fastest.peak_bytes
-        lines.append(f"siteselect / baseline: {ratio:.2f}x the time, {memory:.2f}x the peak memory")
+        cpu = best.cpu_s / fastest.cpu_s
+        lines.append(
+            f"siteselect / baseline: {ratio:.2f}x the wall time ({cpu:.2f}x the CPU time), "
+            f"{memory:.2f}x the peak memory"
+        )
     targets = _targets(result, best, ratio)
     if targets:
         lines.append(targets)

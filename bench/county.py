@@ -321,7 +321,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "parcels": scenario.preset.parcels.n_parcels,
             "network_nodes": params.n_nodes,
             "shape_points": params.shape_points,
-            "generated_s": scenario.generated_s,
+            "generation_s": {
+                part: json.loads((folder / "manifest.json").read_text()).get("generated_s")
+                for part, folder in (
+                    ("roads", scenario.roads),
+                    ("layers", scenario.layers),
+                    ("parcels", scenario.parcels),
+                )
+            },
         },
         "machine_before": start_state,
         "machine_after": machine_state(),
