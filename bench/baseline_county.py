@@ -268,7 +268,8 @@ def demand(
         reach = t <= members["max_minutes"]
         gravity += np.where(reach, pop * np.exp(-np.log(2) * (t / half) ** 2), 0).sum(axis=0)
         attract = mine / np.maximum(t, floor) ** beta
-        share = np.where(t <= huff["max_minutes"], attract / (attract + rivals[:, None]), 0)
+        with np.errstate(invalid="ignore"):  # NaN / inf times: out of reach, share 0
+            share = np.where(t <= huff["max_minutes"], attract / (attract + rivals[:, None]), 0)
         patients += (pop * share).sum(axis=0)
     return gravity, patients
 
