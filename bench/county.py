@@ -4,6 +4,7 @@
 
     python -m bench.county [--parcels 10k|100k|1m] [--stress] [--no-baseline]
         [--workdir DIR] [--json FILE] [--repeat N] [--cold] [--format parquet|gpkg]
+        [--profile FILE] [--force]
 
 1. Generates the county scenario once (deterministic; cached under
    ``bench/.data``, see :mod:`bench._scenario`): parcels as GeoParquet and
@@ -21,9 +22,12 @@
    invocation, measured the same way, and prints the ratio.
 
 Prints one table and, with ``--json``, writes every figure (also written to
-``<scenario>/last-run.json``). A 1m run needs about 8 GB: it refuses to start
-when less than 10 GiB are available or another process holds more than 3 GB
-(``--force`` overrides).
+``<scenario>/last-run.json``). ``--profile FILE`` adds one more, untimed,
+product run under py-spy (:mod:`bench._county_profile`). A 1m run needs a lot
+of memory (20 GB before issue 11's work): it refuses to start when less than
+10 GiB are available or another process holds more than 3 GB (``--force``
+overrides), and every measured child is stopped if the machine falls below
+1 GiB available (:data:`MIN_FREE_GIB`).
 """
 
 from __future__ import annotations
