@@ -324,8 +324,8 @@ def config_dict(scenario: Scenario, candidates_format: str = "parquet") -> dict[
         candidates.update(
             source=_relative(scenario.parcels / "parcels.gpkg", here), layer="parcels"
         )
-    else:  # preflight reads no CRS from GeoParquet metadata yet: say it (same CRS as the file)
-        candidates.update(source=_relative(scenario.parcels / "parcels.parquet", here), crs=CRS)
+    else:
+        candidates.update(source=_relative(scenario.parcels / "parcels.parquet", here))
     demand = {"layer": "tracts", "population": "pop_total"}
     return {
         "name": f"County benchmark: {scenario.preset.label} parcels, "

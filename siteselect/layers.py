@@ -215,14 +215,36 @@ def read_attributes(spec: LayerSpec, columns: list[str]) -> pd.DataFrame:
 def layer_columns(spec: LayerSpec) -> tuple[list[str], str | None]:
     """The attribute column names of a vector layer and its CRS (None when it has none)."""
     if _is_parquet(spec.source):
-        import pyarrow.parquet
-
-        return list(pyarrow.parquet.read_schema(spec.source).names), None
+        return _parquet_columns(spec.source)
     info = pyogrio.read_info(spec.source, layer=spec.layer)
     crs = info.get("crs")
     if _is_csv(spec.source):
         crs = spec.crs or "EPSG:4326"
     return [str(c) for c in info["fields"]], crs
+
+
+def _parquet_columns(path: Path) -> tuple[list[str], str | None]:
+    """Columns and CRS of a GeoParquet file from its schema and ``geo`` metadata.
+
+    Per the GeoParquet specification a geometry column without ``crs`` is in
+    OGC:CRS84 (longitude/latitude); a file without ``geo`` metadata has no CRS.
+    """
+    import json
+
+    import pyarrow.parquet
+    import pyproj
+
+    schema = pyarrow.parquet.read_schema(path)
+    geo = json.loads((schema.metadata or {}).get(b"geo", b"null") or b"null")
+    if not isinstance(geo, dict):
+        return list(schema.names), None
+    primary = geo.get("primary_column", "geometry")
+    column = (geo.get("columns") or {}).get(primary) or {}
+    if "crs" not in column:
+        return list(schema.names), "OGC:CRS84"
+    if column["crs"] is None:
+        return list(schema.names), None
+    return list(schema.names), pyproj.CRS.from_user_input(column["crs"]).to_string()
 
 
 def _read_any(spec: LayerSpec) -> gpd.GeoDataFrame:
@@ -353,7 +375,13 @@ def read_vector(
             )
         frame = frame.set_crs(spec.crs)
     elif spec.crs is not None and not _is_csv(spec.source):
-        logger.warning("%s: file has CRS %s; ignoring configured crs %s", name, frame.crs, spec.crs)
+        logger.warning(
+            "%s: %s declares its CRS (%s); ignoring the configured crs %s",
+            name,
+            spec.source.name,
+            frame.crs.name,
+            spec.crs,
+        )
     check_coordinates(frame, spec, name)
     if len(frame) == 0:
         raise LayerError(f"{name}: {spec.source.name} has no features")

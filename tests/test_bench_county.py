@@ -98,12 +98,17 @@ def test_bench_end_to_end(bench_run: tuple[dict, Path]) -> None:
     assert json.loads((workdir / "figures.json").read_text())["parcels"] == "1k"
 
 
+OWN_BENCH_KINDS = {"visibility"}
+"""Kinds measured at county scale by a bench of their own (bench.visibility_bench: it needs
+a DEM and takes about a minute by itself), not part of the county scenario of issue 11."""
+
+
 def test_config_uses_every_kind(bench_run: tuple[dict, Path]) -> None:
-    """The scenario's config exercises every registered criterion kind."""
+    """The scenario's config exercises every registered criterion kind (but OWN_BENCH_KINDS)."""
     result, _ = bench_run
     config = yaml.safe_load(Path(result["scenario"]["config"]).read_text())
     kinds = {e["kind"] for section in ("constraints", "criteria") for e in config[section].values()}
-    assert kinds == set(REGISTRY)
+    assert kinds == set(REGISTRY) - OWN_BENCH_KINDS
 
 
 def test_baseline_does_the_same_work(bench_run: tuple[dict, Path]) -> None:
