@@ -7,7 +7,7 @@ Used by :mod:`bench.county` as the measured child process::
 
 The first form is exactly ``siteselect run CONFIG --out DIR`` (the console
 entry point :func:`siteselect.cli.main`, config file, preflight, pipeline,
-writers), except that the CLI's :class:`~siteselect.cli.ConsoleReporter` is
+writers), except that the CLI's :class:`~siteselect.cli._common.ConsoleReporter` is
 replaced by a subclass that also records each step through
 :class:`bench._steps.StepRecorder` (the pipeline's ``Reporter.step`` hook: no
 change to siteselect). The second builds the config's road graph into its cache
@@ -26,9 +26,10 @@ from bench._steps import StepRecorder
 
 def _install_recorder(recorder: StepRecorder) -> None:
     """Make the CLI's reporter record every step it shows."""
-    import siteselect.cli as cli
+    import siteselect.cli._common as common
+    import siteselect.cli.run as run_command
 
-    class RecordingReporter(cli.ConsoleReporter):
+    class RecordingReporter(common.ConsoleReporter):
         """The console reporter, also recording each step's time and memory."""
 
         @contextlib.contextmanager
@@ -36,7 +37,7 @@ def _install_recorder(recorder: StepRecorder) -> None:
             with recorder.step(name), super().step(name):
                 yield
 
-    cli.ConsoleReporter = RecordingReporter  # type: ignore[misc]
+    run_command.ConsoleReporter = RecordingReporter  # type: ignore[misc]
 
 
 def build_graph(config_path: Path, recorder: StepRecorder) -> None:

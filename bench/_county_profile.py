@@ -29,7 +29,7 @@ from typing import Any
 _FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 _ROOTS = ("site-packages/", "/siteselect/", "/bench/", "lib/python3")
 _SPINNER = "_RefreshThread.run (rich/live.py"
-_WRAPPERS = ("(<frozen runpy>)", "(click/", "(bench/_county_probe.py)", "(siteselect/cli.py)")
+_WRAPPERS = ("(<frozen runpy>)", "(click/", "(bench/_county_probe.py)", "(siteselect/cli/")
 """Entry-point frames on nearly every stack, left out of the total-time table."""
 
 

@@ -27,7 +27,7 @@ Timed side by side in the same run:
    gravity accessibility (``members``) for every candidate over the network,
    the way ``siteselect run`` does them: snap, one contraction of the degree-2
    chains (exact), the tract x hospital matrix and Huff denominators, then ONE
-   shared pass of 736 bounded searches (:mod:`siteselect.demand_searches`) by
+   shared pass of 736 bounded searches (:mod:`siteselect.network.demand_searches`) by
    the compiled kernel (:mod:`siteselect.network.dijkstra`) on one thread per
    CPU, both criteria's reducers applied to each block of pairs;
 2. with ``--separate``: the same two criteria each with its own pass (as
@@ -63,11 +63,11 @@ import pyproj
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from siteselect.demand_searches import DemandSearches
-from siteselect.market import gravity_reducer, huff_denominators, huff_reducer
+from siteselect.criteria.market import gravity_reducer, huff_denominators, huff_reducer
+from siteselect.network.demand_searches import DemandSearches
 from siteselect.network.dijkstra import SearchGraph, Sources, Targets, search_blocks
 from siteselect.network.graph import RoadGraph, fastest_matrix, main_component
-from siteselect.traveltime import NetworkTravel, available_cpus
+from siteselect.network.traveltime import NetworkTravel, available_cpus
 
 SEED = 20240606
 CRS = pyproj.CRS("EPSG:32611")

@@ -5,19 +5,19 @@ Run::
     .venv/bin/python -m bench.map_bench                      # 1,000,000 candidates
     .venv/bin/python -m bench.map_bench --candidates 200000 --baseline 50000
 
-A synthetic :class:`~siteselect.results.RunResult` is generated with a fixed seed:
+A synthetic :class:`~siteselect.decision.results.RunResult` is generated with a fixed seed:
 square parcels of 40-70 m on a jittered grid around San Diego (UTM 11N), five
 criteria whose scores follow smooth spatial trends plus noise, 15 % excluded.
 
 Timed in the same run:
 
-* ``grid``: :func:`siteselect.webmap.write_map` as shipped (above
+* ``grid``: :func:`siteselect.outputs.map.build.write_map` as shipped (above
   ``MAX_POINTS`` candidates: a grid of best scores, the 2,000 best as points,
   what-if scores for at most 5,000 sites), on all candidates;
 * ``points`` (baseline): the previous approach, every candidate drawn as a
   point (``max_points`` raised above the count), on ``--baseline`` candidates
   only; its size is extrapolated linearly to all candidates for the ratio;
-* ``report``: :func:`siteselect.report.write_report` on all candidates.
+* ``report``: :func:`siteselect.outputs.report.write_report` on all candidates.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ import pandas as pd
 import pyproj
 import shapely
 
-from siteselect.report import write_report
-from siteselect.results import ConstraintInfo, CriterionInfo, RunResult
-from siteselect.scoring import rank
-from siteselect.webmap import build_map, write_map
+from siteselect.decision.results import ConstraintInfo, CriterionInfo, RunResult
+from siteselect.decision.scoring import rank
+from siteselect.outputs.map.build import build_map, write_map
+from siteselect.outputs.report import write_report
 
 ORIGIN_M = (470_000.0, 3_600_000.0)
 SPACING_M = 80.0

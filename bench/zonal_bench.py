@@ -10,7 +10,7 @@ rectangles of 10-60 m a side, i.e. 0.3-2 cells, so many are smaller than a cell)
 generated with a fixed seed in a temporary folder. Every method is timed in the same
 run; rasterstats is timed on a sample and extrapolated linearly. Results are checked
 against exactextract (the reference exact implementation): parcels whose max differs
-are counted (only sub-tolerance slivers may differ, see ``siteselect.zonal``).
+are counted (only sub-tolerance slivers may differ, see ``siteselect.study.zonal``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import rasterio.windows
 import shapely
 from rasterio.transform import from_origin
 
-from siteselect.zonal import zonal_stats
+from siteselect.study.zonal import zonal_stats
 
 SEED = 20240605
 SIZE = 4000

@@ -18,12 +18,11 @@ import pandas as pd
 
 from siteselect._errors import SiteSelectError
 from siteselect.config import Config
-from siteselect.context import context_overlays
 from siteselect.criteria.base import REGISTRY, KindSpec, Measurement
-from siteselect.exclusions import ExclusionAccount, ExclusionLedger
-from siteselect.manifest import build_manifest
-from siteselect.results import ConstraintInfo, CriterionInfo, Overlay, RunResult
-from siteselect.scoring import (
+from siteselect.criteria.overlay import Overlay
+from siteselect.decision.exclusions import ExclusionAccount, ExclusionLedger
+from siteselect.decision.results import ConstraintInfo, CriterionInfo, RunResult
+from siteselect.decision.scoring import (
     WeightedCriterion,
     constraint_failures,
     constraint_reasons,
@@ -32,6 +31,9 @@ from siteselect.scoring import (
     rank,
     score_table,
 )
+from siteselect.network.demand_searches import searches_of
+from siteselect.outputs.context import context_overlays
+from siteselect.outputs.manifest import build_manifest
 from siteselect.study import CANDIDATE_COLUMNS, Study, load_study
 
 logger = logging.getLogger(__name__)
@@ -102,7 +104,7 @@ class _Measurer:
             assert plan is not None
             with _named(self.study.config, section, name):
                 plan(spec, self.study)
-        self.study.searches.run()
+        searches_of(self.study).run()
 
     def __call__(self, section: str, name: str, spec: KindSpec) -> Measurement:
         key = _measurement_key(spec)

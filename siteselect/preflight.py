@@ -29,13 +29,13 @@ import pyogrio
 import shapely
 
 from siteselect._errors import LayerError, OutputError
-from siteselect._yaml import PathKey, display_path
-from siteselect.crs_setting import is_auto, parse_working_crs
-from siteselect.layers import apply_where, layer_columns, read_attributes
-from siteselect.manifest import input_files
+from siteselect.config.crs import is_auto, parse_working_crs
+from siteselect.config.yaml_doc import PathKey, display_path
 from siteselect.outputs import OUTPUT_FILES, check_output_folder
-from siteselect.rasters import open_raster
-from siteselect.zonal import band_index
+from siteselect.outputs.manifest import input_files
+from siteselect.study.layers import apply_where, layer_columns, read_attributes
+from siteselect.study.rasters import open_raster
+from siteselect.study.zonal import band_index
 
 if TYPE_CHECKING:
     from siteselect.config import Config, LayerSpec

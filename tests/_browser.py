@@ -352,7 +352,7 @@ def open_map(
     Parameters
     ----------
     html_path : pathlib.Path
-        A map.html written by :func:`siteselect.webmap.write_map`.
+        A map.html written by :func:`siteselect.outputs.map.build.write_map`.
     viewport : (int, int)
         Window size in CSS pixels.
     timeout_ms : int

@@ -17,12 +17,12 @@ from siteselect._errors import CriterionError
 from siteselect.config import load_config
 from siteselect.criteria.accessibility import AccessibilitySpec, DecaySpec
 from siteselect.criteria.accessibility import measure as measure_access
-from siteselect.demand import area_points, interior_points, zone_population
-from siteselect.facilities import FacilitiesSpec
-from siteselect.market import e2sfca_unmet, gravity, gravity_reducer
+from siteselect.criteria.market import e2sfca_unmet, gravity, gravity_reducer
 from siteselect.network import build_road_graph, read_graph_file
+from siteselect.network.traveltime import NetworkTravel, StraightLineTravel, resolve_mode
 from siteselect.study import Study, load_study
-from siteselect.traveltime import NetworkTravel, StraightLineTravel, resolve_mode
+from siteselect.study.demand import area_points, interior_points, zone_population
+from siteselect.study.facilities import FacilitiesSpec
 from tests._world import UTM, X0, Y0, build_network
 
 DECAYS = [

@@ -11,8 +11,8 @@ from siteselect._errors import ConfigError, CriterionError
 from siteselect.airspace.runways import select_runways
 from siteselect.airspace.selection import AirportsFilter, choose
 from siteselect.config import load_config
+from siteselect.outputs.report import build_report
 from siteselect.pipeline import run
-from siteselect.report import build_report
 from tests._world import UTM, X0, Y0, write_world
 from tests.test_airspace import RUNWAY_COLUMNS, _lonlat, runway_row
 

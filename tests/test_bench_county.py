@@ -194,9 +194,9 @@ def test_profile_summary(tmp_path: Path) -> None:
 
     raw = tmp_path / "raw.txt"
     raw.write_text(
-        'process 1:"python";main (siteselect/cli.py:3);run (/x/siteselect/pipeline.py:9);'
+        'process 1:"python";main (siteselect/cli/__init__.py:3);run (/x/siteselect/pipeline.py:9);'
         "f (/x/siteselect/a.py:1);g (/x/siteselect/a.py:5) 6\n"
-        'process 1:"python";main (siteselect/cli.py:3);run (/x/siteselect/pipeline.py:9);'
+        'process 1:"python";main (siteselect/cli/__init__.py:3);run (/x/siteselect/pipeline.py:9);'
         "f (/x/siteselect/a.py:2) 3\n"
         'process 1:"python";Thread._bootstrap (threading.py:1);'
         "_RefreshThread.run (rich/live.py:35);Condition.wait (threading.py:331) 50\n"

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siteselect import webmap
-from siteselect._webmap_popup import esc
 from siteselect.criteria.base import Measurement
-from siteselect.results import CriterionInfo, RunResult
-from siteselect.scoring import WeightedCriterion, rank, score_table
-from siteselect.transforms import Linear
+from siteselect.decision.results import CriterionInfo, RunResult
+from siteselect.decision.scoring import WeightedCriterion, rank, score_table
+from siteselect.decision.transforms import Linear
+from siteselect.outputs.map import build as webmap
+from siteselect.outputs.map.popup import esc
 from tests._browser import ARTIFACTS, asset_map, hover_feature, open_map, require_browser
 from tests.test_webmap import XSS, make_run_result
 
@@ -29,7 +29,7 @@ TOP_N = 10
 def python_order(
     candidates: pd.DataFrame, criteria: list[CriterionInfo], weights: list[float]
 ) -> list[str]:
-    """Non-excluded candidate ids, best first, by siteselect.scoring with ``weights``.
+    """Non-excluded candidate ids, best first, by siteselect.decision.scoring with ``weights``.
 
     The stored ``score_<name>`` columns go through ``score_table`` with an identity
     transform (linear 0 -> 0, 1 -> 1), then ``rank`` breaks ties by id.

@@ -127,7 +127,7 @@ def test_sigint_in_a_command_is_one_line_exit_130(monkeypatch, world_config: Pat
 _DRIVER = textwrap.dedent(
     """
     import sys, time, pathlib
-    import siteselect.outputs as outputs
+    import siteselect.outputs.files as outputs
     from siteselect.cli import main
 
     where, marker, pause_s = sys.argv[1], pathlib.Path(sys.argv[2]), float(sys.argv[3])

@@ -17,11 +17,11 @@ from siteselect._errors import CriterionError
 from siteselect.config import load_config
 from siteselect.criteria.competition import CompetitionSpec
 from siteselect.criteria.competition import measure as measure_competition
-from siteselect.facilities import FacilitiesSpec, OwnerSpec, impute_beds, select_facilities
-from siteselect.market import huff_capture, huff_denominators, huff_shares
+from siteselect.criteria.market import huff_capture, huff_denominators, huff_shares
+from siteselect.network.traveltime import StraightLineTravel
 from siteselect.pipeline import run
 from siteselect.study import Study, load_study
-from siteselect.traveltime import StraightLineTravel
+from siteselect.study.facilities import FacilitiesSpec, OwnerSpec, impute_beds, select_facilities
 from tests._world import UTM, X0, Y0
 
 

@@ -13,12 +13,11 @@ import pyproj
 import pytest
 import shapely
 
-from siteselect import coordinates
 from siteselect._errors import LayerError
 from siteselect.config import LayerSpec, load_config
-from siteselect.coordinates import CoordinateError, check_coordinates
 from siteselect.pipeline import run
-from siteselect.study import load_study
+from siteselect.study import coordinates, load_study
+from siteselect.study.coordinates import CoordinateError, check_coordinates
 
 UTM = "EPSG:32611"
 X0, Y0 = 485_000.0, 3_620_000.0

@@ -12,11 +12,11 @@ from siteselect.criteria.accessibility import AccessibilitySpec
 from siteselect.criteria.accessibility import measure as measure_access
 from siteselect.criteria.competition import CompetitionSpec
 from siteselect.criteria.competition import measure as measure_competition
-from siteselect.demand_searches import DemandSearches
-from siteselect.market import gravity_reducer
+from siteselect.criteria.market import gravity_reducer
+from siteselect.network.demand_searches import DemandSearches
+from siteselect.network.traveltime import EMPTY_BLOCK, NetworkTravel, StraightLineTravel
 from siteselect.pipeline import run
 from siteselect.study import load_study
-from siteselect.traveltime import EMPTY_BLOCK, NetworkTravel, StraightLineTravel
 
 SHARED = """\
 name: Shared searches

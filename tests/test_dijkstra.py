@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from siteselect.market import gravity_reducer
+from siteselect.criteria.market import gravity_reducer
 from siteselect.network.dijkstra import (
     CACHE_ENV,
     SearchGraph,
@@ -26,7 +26,7 @@ from siteselect.network.dijkstra import (
     search_blocks,
 )
 from siteselect.network.graph import MIN_EDGE_SECONDS, fastest_matrix
-from siteselect.traveltime import NetworkTravel
+from siteselect.network.traveltime import NetworkTravel
 from tests.test_contract import street_graph
 
 REPO = Path(__file__).resolve().parents[1]

@@ -231,8 +231,8 @@ def _with_entries(study, constraints=None, criteria=None):
 
 def test_setback_only_layer_is_searched_up_to_min_m(world_study) -> None:
     from siteselect.criteria.distance import DistanceSpec, measure, setback_search_m
-    from siteselect.scoring import constraint_failures, constraint_reasons
-    from siteselect.transforms import Linear
+    from siteselect.decision.scoring import constraint_failures, constraint_reasons
+    from siteselect.decision.transforms import Linear
 
     setback = DistanceSpec(kind="distance", layer="runway", min_m=600)
     wider = DistanceSpec(kind="distance", layer="runway", min_m=900)

@@ -11,8 +11,8 @@ import shapely
 
 from siteselect._errors import ConfigError, LayerError
 from siteselect.config import LayerSpec, load_config
-from siteselect.layers import read_attributes, read_vector
 from siteselect.pipeline import run
+from siteselect.study.layers import read_attributes, read_vector
 from tests._world import UTM, X0, Y0
 
 NAMES = ["Peñasquitos", "Côte Ôrange", "Año Nuevo"]

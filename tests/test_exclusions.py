@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 import shapely
 
-from siteselect._webmap_popup import esc
 from siteselect.config import load_config
-from siteselect.exclusions import ExclusionLedger, account_exclusions, off_network_cause
+from siteselect.decision.exclusions import ExclusionLedger, account_exclusions, off_network_cause
 from siteselect.outputs import write_outputs
+from siteselect.outputs.map.popup import esc
+from siteselect.outputs.report import build_report
 from siteselect.pipeline import run
-from siteselect.report import build_report
 from tests._world import UTM, X0, Y0, parcels, write_world
 
 

@@ -20,17 +20,17 @@ from shapely import LineString, Point, Polygon
 from siteselect._errors import CriterionError, LayerError
 from siteselect.config import CandidatesSpec, LayerSpec, load_config
 from siteselect.geo import m2_to_acres
-from siteselect.geometry_hygiene import (
+from siteselect.pipeline import run
+from siteselect.study import CANDIDATE_COLUMNS, load_candidates
+from siteselect.study.hygiene import (
     area_as_drawn,
     clean_geometries,
     duplicate_groups,
     highest_dimension_part,
     repair_polygonal,
 )
-from siteselect.layers import read_vector
-from siteselect.pipeline import run
-from siteselect.study import CANDIDATE_COLUMNS, load_candidates
-from siteselect.zonal import Grid, zonal_stats_grid
+from siteselect.study.layers import read_vector
+from siteselect.study.zonal import Grid, zonal_stats_grid
 from tests._world import write_world
 
 UTM = "EPSG:32611"

@@ -16,7 +16,7 @@ import pyogrio
 import pytest
 
 from siteselect.config import load_config
-from siteselect.outputs import (
+from siteselect.outputs.files import (
     OUTPUT_FILES,
     candidate_table,
     csv_rows,

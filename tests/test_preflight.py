@@ -10,9 +10,9 @@ import pytest
 import rasterio
 
 from siteselect._errors import ConfigError, LayerError, OutputError
-from siteselect._yaml import display_path
 from siteselect.config import load_config
-from siteselect.crs_setting import metre_equivalent, parse_working_crs
+from siteselect.config.crs import metre_equivalent, parse_working_crs
+from siteselect.config.yaml_doc import display_path
 from siteselect.preflight import preflight
 from tests._world import parcels
 

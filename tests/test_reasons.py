@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from siteselect.criteria.base import Measurement
-from siteselect.scoring import (
+from siteselect.decision.scoring import (
     constraint_reasons,
     fill_template,
     format_value,

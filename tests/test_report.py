@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from siteselect._report_figures import contributions_chart, map_thumbnail
-from siteselect._webmap_popup import esc
-from siteselect.exclusions import account_exclusions
+from siteselect.decision.exclusions import account_exclusions
+from siteselect.decision.results import ConstraintInfo, RunResult
 from siteselect.outputs import WRITERS
-from siteselect.report import build_report, write_report
-from siteselect.results import ConstraintInfo, RunResult
+from siteselect.outputs.figures import contributions_chart, map_thumbnail
+from siteselect.outputs.map.popup import esc
+from siteselect.outputs.report import build_report, write_report
 from tests.test_webmap import TEMPLATE_XSS, XSS, make_run_result
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

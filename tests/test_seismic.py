@@ -14,9 +14,8 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from siteselect import seismic
 from siteselect.config import LayerSpec, load_config
-from siteselect.criteria import raster_zonal
+from siteselect.criteria import raster_zonal, seismic
 from siteselect.criteria.raster_zonal import (
     AmplificationSpec,
     CoverageSpec,

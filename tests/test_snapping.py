@@ -20,15 +20,15 @@ from scipy.sparse.csgraph import dijkstra
 from siteselect.config import load_config
 from siteselect.criteria.accessibility import AccessibilitySpec, DecaySpec
 from siteselect.criteria.accessibility import measure as measure_access
-from siteselect.demand import interior_points
 from siteselect.network import build_road_graph
 from siteselect.network.graph import RoadGraph
 from siteselect.network.osm import read_osm_table
 from siteselect.network.snapping import off_network_reasons, snap_points
+from siteselect.network.traveltime import NetworkTravel
 from siteselect.outputs import write_outputs
 from siteselect.pipeline import run
 from siteselect.study import load_study
-from siteselect.traveltime import NetworkTravel
+from siteselect.study.demand import interior_points
 from tests._world import UTM, X0, Y0, build_network, parcels, write_world
 from tests.test_contract import networkx_seconds, street_graph
 

@@ -11,17 +11,22 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from siteselect._errors import CriterionError
+from siteselect.config.expressions import (
+    MAX_NESTING,
+    DivisionByZeroError,
+    ExpressionError,
+    evaluate,
+)
 from siteselect.criteria.base import Measurement
-from siteselect.demand import zone_population
-from siteselect.expressions import MAX_NESTING, DivisionByZeroError, ExpressionError, evaluate
-from siteselect.scoring import (
+from siteselect.decision.scoring import (
     WeightedCriterion,
     constraint_reasons,
     join_reasons,
     rank,
     score_table,
 )
-from siteselect.transforms import Gaussian, Linear, Logistic, MinMax, Step
+from siteselect.decision.transforms import Gaussian, Linear, Logistic, MinMax, Step
+from siteselect.study.demand import zone_population
 
 finite = st.floats(-1e6, 1e6, allow_nan=False)
 arrays = st.lists(finite, min_size=1, max_size=50).map(np.array)

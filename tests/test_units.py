@@ -14,13 +14,14 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from siteselect import rasters, units
+from siteselect import units
 from siteselect._errors import ConfigError, CriterionError, LayerError
 from siteselect.config import LayerSpec, load_config
 from siteselect.criteria import raster_zonal
 from siteselect.criteria.airspace import AirspaceSpec, _ground_function
 from siteselect.criteria.raster_zonal import RasterZonalSpec
 from siteselect.pipeline import run
+from siteselect.study import rasters
 from siteselect.units import parse_unit
 from tests.test_seismic import _raster as seismic_raster
 from tests.test_seismic import _Study
@@ -337,7 +338,7 @@ def test_layer_band_accepts_a_name_and_lists_bands_when_unknown(folder: Path) ->
 
 
 def test_validate_reports_band_by_name_and_unit(folder: Path) -> None:
-    from siteselect.layers import probe_layer
+    from siteselect.study.layers import probe_layer
 
     spec = LayerSpec(source=folder / "pga_g.tif", band="PGA_2pct50yr", units="g")
     assert "band 1 in g" in probe_layer(spec, "layers.pga").detail

@@ -1,4 +1,4 @@
-"""Unit tests of siteselect.webmap: layers, markers, popups, escaping, file size."""
+"""Unit tests of siteselect.outputs.map.build: layers, markers, popups, escaping, file size."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ import pyproj
 import pytest
 from shapely.geometry import LineString, Point, Polygon, box
 
-from siteselect import _webmap_geo, _webmap_overlays, webmap
-from siteselect._webmap_assets import SCRIPTS
-from siteselect._webmap_grid import grid_cells
-from siteselect._webmap_popup import esc, format_number, format_value, popup_html
-from siteselect._webmap_whatif import whatif_rows
-from siteselect.results import ConstraintInfo, CriterionInfo, Overlay, RunResult
+from siteselect.decision.results import ConstraintInfo, CriterionInfo, Overlay, RunResult
+from siteselect.outputs.map import build as webmap
+from siteselect.outputs.map import geo as _webmap_geo
+from siteselect.outputs.map import overlays as _webmap_overlays
+from siteselect.outputs.map.assets import SCRIPTS
+from siteselect.outputs.map.grid import grid_cells
+from siteselect.outputs.map.popup import esc, format_number, format_value, popup_html
+from siteselect.outputs.map.whatif import whatif_rows
 
 UTM11 = pyproj.CRS("EPSG:32611")
 #: Downtown San Diego in UTM zone 11N.

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from siteselect import webmap
 from siteselect._errors import ConfigError
 from siteselect.config import load_config
 from siteselect.criteria.base import Measurement
+from siteselect.decision.results import RunResult
+from siteselect.decision.scoring import WeightedCriterion, rank, score_table, weight_shares
+from siteselect.decision.transforms import Linear, MinMax
+from siteselect.outputs.map import build as webmap
 from siteselect.pipeline import run
-from siteselect.results import RunResult
-from siteselect.scoring import WeightedCriterion, rank, score_table, weight_shares
-from siteselect.transforms import Linear, MinMax
 from tests._browser import open_map, require_browser
 from tests._lines import line_of
 from tests._world import WORLD_CONFIG

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from siteselect._errors import ConfigError
-from siteselect._yaml import MAX_DEPTH, MAX_NODES, parse_yaml
 from siteselect.config import load_config
+from siteselect.config.yaml_doc import MAX_DEPTH, MAX_NODES, parse_yaml
 from tests._lines import line_of
 from tests._world import WORLD_CONFIG
 

@@ -14,14 +14,14 @@ from hypothesis import strategies as st
 from rasterio.transform import from_origin
 
 from siteselect._errors import CriterionError, LayerError
-from siteselect._zonal_stats import PERCENTILE_TIE_TOLERANCE, weighted_percentile
-from siteselect.zonal import (
+from siteselect.study.zonal import (
     Grid,
     covered_threshold,
     raster_reader,
     zonal_stats,
     zonal_stats_grid,
 )
+from siteselect.study.zonal_stats import PERCENTILE_TIE_TOLERANCE, weighted_percentile
 
 NODATA = -9999.0
 PERCENTILES = (0.0, 50.0, 90.0, 100.0)

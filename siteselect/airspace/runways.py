@@ -4,7 +4,7 @@ Input
 -----
 A line layer (already in the metric working CRS), one feature per runway, drawn
 from the low-numbered end (``le``) to the high-numbered end (``he``): the
-OurAirports ``runways.csv`` (which :mod:`siteselect.layers` turns into lines) or
+OurAirports ``runways.csv`` (which :mod:`siteselect.study.layers` turns into lines) or
 any line layer with the same attribute names. Required: ``airport_ident``,
 ``le_ident``, ``he_ident``. Used when present: ``le_elevation_ft``,
 ``he_elevation_ft``, ``width_ft``, ``surface``, ``lighted``, ``closed``. The

@@ -35,7 +35,7 @@ from siteselect.airspace.critical import ParcelPoints, group_points
 from siteselect.airspace.model import AirspaceModel
 from siteselect.airspace.reach import Reach, reach
 from siteselect.geo import M_PER_FT
-from siteselect.rasters import open_raster
+from siteselect.study.rasters import open_raster
 
 logger = logging.getLogger(__name__)
 

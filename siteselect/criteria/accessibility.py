@@ -2,9 +2,9 @@
 
 Each zone (census tract) contributes its target population, evaluated from a
 safe arithmetic expression over its columns, at an interior point or spread
-over its area (:mod:`siteselect.demand`). Travel is over the road network or
-straight-line (:mod:`siteselect.traveltime`; the log says which). Methods
-(formulas in :mod:`siteselect.market` and docs/demographics.md):
+over its area (:mod:`siteselect.study.demand`). Travel is over the road network or
+straight-line (:mod:`siteselect.network.traveltime`; the log says which). Methods
+(formulas in :mod:`siteselect.criteria.market` and docs/demographics.md):
 
 * ``gravity``: sum of population x decay(minutes);
 * ``catchment``: population within ``max_minutes``;
@@ -14,7 +14,7 @@ straight-line (:mod:`siteselect.traveltime`; the log says which). Methods
 Pairs farther apart than ``max_minutes`` never count, whatever the decay.
 The drive-time pairs come from the demand searches the run shares with the
 other criteria routing from the same demand points
-(:mod:`siteselect.demand_searches`).
+(:mod:`siteselect.network.demand_searches`).
 """
 
 from __future__ import annotations
@@ -29,22 +29,23 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from siteselect._errors import CriterionError
 from siteselect.criteria.base import KindSpec, Measurement, register
-from siteselect.demand import DemandPoints, Spread, demand_points, zone_population
-from siteselect.facilities import Facilities, FacilitiesSpec, load_facilities
-from siteselect.market import Decay, e2sfca_unmet, gravity_reducer
-from siteselect.placement import (
+from siteselect.criteria.market import Decay, e2sfca_unmet, gravity_reducer
+from siteselect.criteria.overlay import Overlay
+from siteselect.network.demand_searches import searches_of
+from siteselect.network.placement import (
     candidate_reasons,
     place_candidates,
     place_demand,
     place_facilities,
 )
-from siteselect.results import Overlay
-from siteselect.traveltime import Located, Travel, TravelMode, make_travel
+from siteselect.network.traveltime import Located, Travel, TravelMode, make_travel
+from siteselect.study.demand import DemandPoints, Spread, demand_points, zone_population
+from siteselect.study.facilities import Facilities, FacilitiesSpec, load_facilities
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from siteselect.demand_searches import SearchRequest
+    from siteselect.network.demand_searches import SearchRequest
     from siteselect.study import Study
 
 logger = logging.getLogger(__name__)
@@ -278,7 +279,7 @@ def _prepare(spec: AccessibilitySpec, study: Study) -> _Prepared:
         )
         weight = unmet
         overlays.append(facilities_overlay(f"{spec.competitors.layer.capitalize()}", facilities))
-    request = study.searches.request(
+    request = searches_of(study).request(
         travel, origins, sites, spec.max_minutes, gravity_reducer(weight, decay, len(sites)), what
     )
     return _Prepared(zones, demand, sites, unmet, overlays, request)
@@ -286,13 +287,13 @@ def _prepare(spec: AccessibilitySpec, study: Study) -> _Prepared:
 
 def plan(spec: AccessibilitySpec, study: Study) -> None:
     """Register the entry's demand searches, shared with the other criteria's."""
-    study.searches.plan(spec, _prepare, study)
+    searches_of(study).plan(spec, _prepare, study)
 
 
 @register(AccessibilitySpec, plan=plan)
 def measure(spec: AccessibilitySpec, study: Study) -> Measurement:
     """Gravity, catchment or E2SFCA accessibility of every candidate."""
-    prepared = study.searches.planned(spec, _prepare, study)
+    prepared = searches_of(study).planned(spec, _prepare, study)
     (values,) = prepared.request.values()
     sites = prepared.sites
     values[sites.far] = np.nan

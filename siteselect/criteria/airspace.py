@@ -58,9 +58,9 @@ from siteselect.airspace.sampling import sample_raster
 from siteselect.airspace.selection import AirportChoice, AirportsFilter, selection_record
 from siteselect.airspace.worst import GroundFn, flat_ground, parcel_worst
 from siteselect.criteria.base import KindSpec, Measurement, register
+from siteselect.criteria.overlay import Overlay
 from siteselect.geo import M_PER_FT
-from siteselect.rasters import check_plausible, ground_unit, unit_record
-from siteselect.results import Overlay
+from siteselect.study.rasters import check_plausible, ground_unit, unit_record
 from siteselect.units import ELEVATION, validate_unit
 
 if TYPE_CHECKING:

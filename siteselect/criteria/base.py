@@ -10,9 +10,10 @@ candidates. The same kind serves two roles in a config:
 
 A kind is added by writing a module with a :class:`KindSpec` subclass and a
 ``measure(spec, study) -> Measurement`` function decorated with
-:func:`register`; :mod:`siteselect.config` picks it up automatically. A kind
+:func:`register`; :func:`siteselect.config.kinds.load_kinds` finds it (the built-in
+kinds, and any package's kinds declared under the ``siteselect.kinds`` entry point). A kind
 whose work can be shared with other kinds (the demand searches of
-:mod:`siteselect.demand_searches`) also passes ``plan=``: a
+:mod:`siteselect.network.demand_searches`) also passes ``plan=``: a
 ``plan(spec, study)`` the pipeline calls for every entry before the first
 measurement, to register that work.
 """
@@ -21,56 +22,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
-from siteselect.results import Overlay
-from siteselect.transforms import Transform
+from siteselect.config.kinds import KindSpec, register_spec
+from siteselect.criteria.overlay import Overlay
+
+__all__ = ["REGISTRY", "KindHandler", "KindSpec", "Measurement", "register"]
 
 if TYPE_CHECKING:
     from siteselect.study import Study
-
-
-class KindSpec(BaseModel):
-    """Fields common to every criterion or constraint entry.
-
-    Subclasses add their own parameters, declare ``kind`` as a ``Literal`` and
-    override :meth:`bounds` when they support constraint bounds. Every number
-    must be finite (``.inf`` and ``.nan`` are config errors); ``weight`` must be
-    a YAML number (a quoted ``"2"`` or ``yes`` is an error, not silently 2 or 1).
-    """
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    kind: str
-    weight: float | None = Field(
-        default=None,
-        ge=0,
-        strict=True,
-        description="Relative importance (criteria only); a finite number >= 0.",
-    )
-    transform: Transform | None = Field(
-        default=None, description="Value function mapping the raw value to [0, 1] (criteria only)."
-    )
-    label: str | None = Field(default=None, description="Human label for maps and reports.")
-
-    bound_fields: ClassVar[tuple[str, ...]] = ()
-    """Names of the fields that act as constraint bounds (lower, upper)."""
-
-    def bounds(self) -> tuple[float | None, float | None]:
-        """Return (lower, upper) bounds in the raw unit; None where unbounded."""
-        return (None, None)
-
-    def layer_names(self) -> list[str]:
-        """Names of the ``layers:`` entries this spec reads."""
-        name = getattr(self, "layer", None)
-        return [name] if isinstance(name, str) else []
-
-    def uses_network(self) -> bool:
-        """Whether evaluating this spec needs the road network."""
-        return False
 
 
 @dataclass
@@ -151,14 +113,9 @@ def register(
     (optional) registers work to share before any measurement (see the module
     docstring).
     """
-    annotation = spec_class.model_fields["kind"].annotation
-    (name,) = getattr(annotation, "__args__", (None,))
-    if not isinstance(name, str):
-        raise TypeError(f"{spec_class.__name__}.kind must be a Literal of one string")
+    name = register_spec(spec_class)
 
     def decorator(measure: MeasureFn) -> MeasureFn:
-        if name in REGISTRY:
-            raise ValueError(f"criterion kind {name!r} registered twice")
         REGISTRY[name] = KindHandler(name=name, spec_class=spec_class, measure=measure, plan=plan)
         return measure
 

@@ -13,9 +13,9 @@
 
 Each demand point's denominator over the existing facilities is computed once
 from the small demand x facility matrix; the candidates' shares are reduced
-over the streamed (demand point, candidate) pairs (:mod:`siteselect.market`)
+over the streamed (demand point, candidate) pairs (:mod:`siteselect.criteria.market`)
 of the demand searches the run shares with the other criteria routing from
-the same demand points (:mod:`siteselect.demand_searches`).
+the same demand points (:mod:`siteselect.network.demand_searches`).
 """
 
 from __future__ import annotations
@@ -34,19 +34,20 @@ from siteselect.criteria.accessibility import (
     network_columns,
 )
 from siteselect.criteria.base import KindSpec, Measurement, register
-from siteselect.demand import Spread, demand_points, zone_population
-from siteselect.facilities import Facilities, FacilitiesSpec, load_facilities
-from siteselect.market import huff_denominators, huff_reducer
-from siteselect.placement import (
+from siteselect.criteria.market import huff_denominators, huff_reducer
+from siteselect.network.demand_searches import searches_of
+from siteselect.network.placement import (
     candidate_reasons,
     place_candidates,
     place_demand,
     place_facilities,
 )
-from siteselect.traveltime import Located, Travel, TravelMode, make_travel
+from siteselect.network.traveltime import Located, Travel, TravelMode, make_travel
+from siteselect.study.demand import Spread, demand_points, zone_population
+from siteselect.study.facilities import Facilities, FacilitiesSpec, load_facilities
 
 if TYPE_CHECKING:
-    from siteselect.demand_searches import SearchRequest
+    from siteselect.network.demand_searches import SearchRequest
     from siteselect.study import Study
 
 logger = logging.getLogger(__name__)
@@ -201,7 +202,7 @@ def _prepare_huff(spec: CompetitionSpec, study: Study) -> _Huff:
         spec.min_travel_minutes,
         len(sites),
     )
-    request = study.searches.request(travel, origins, sites, spec.max_minutes, reducer, what)
+    request = searches_of(study).request(travel, origins, sites, spec.max_minutes, reducer, what)
     return _Huff(loaded, sites, request)
 
 
@@ -231,7 +232,7 @@ def _huff(spec: CompetitionSpec, huff: _Huff) -> Measurement:
 def plan(spec: CompetitionSpec, study: Study) -> None:
     """Register a Huff entry's demand searches, shared with the other criteria's."""
     if spec.model == "huff":
-        study.searches.plan(spec, _prepare_huff, study)
+        searches_of(study).plan(spec, _prepare_huff, study)
 
 
 @register(CompetitionSpec, plan=plan)
@@ -242,7 +243,7 @@ def measure(spec: CompetitionSpec, study: Study) -> Measurement:
         facilities = load_facilities(spec.facilities(), study, what)
         measurement = _nearest(spec, facilities, _travel(spec, study, what), study, what)
     else:
-        huff = study.searches.planned(spec, _prepare_huff, study)
+        huff = searches_of(study).planned(spec, _prepare_huff, study)
         facilities = huff.facilities
         measurement = _huff(spec, huff)
     measurement.overlays = [facilities_overlay(f"Competitors ({spec.layer})", facilities)]

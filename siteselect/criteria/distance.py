@@ -30,7 +30,7 @@ import shapely
 from pydantic import Field
 
 from siteselect.criteria.base import KindSpec, Measurement, register
-from siteselect.results import Overlay
+from siteselect.criteria.overlay import Overlay
 
 if TYPE_CHECKING:
     from siteselect.study import Study

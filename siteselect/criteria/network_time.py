@@ -34,8 +34,10 @@ from pydantic import Field, model_validator
 
 from siteselect._errors import NetworkError
 from siteselect.criteria.base import KindSpec, Measurement, register
+from siteselect.criteria.overlay import Overlay
 from siteselect.network import RoadGraph, freeway_entrances, freeway_exits
 from siteselect.network.graph import Direction
+from siteselect.network.placement import BEYOND_ACTION
 from siteselect.network.snapping import (
     far_keep_mask,
     off_network_reasons,
@@ -43,8 +45,6 @@ from siteselect.network.snapping import (
     snap_points,
     snap_record,
 )
-from siteselect.placement import BEYOND_ACTION
-from siteselect.results import Overlay
 
 if TYPE_CHECKING:
     from siteselect.study import Study

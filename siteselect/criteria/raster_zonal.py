@@ -3,7 +3,7 @@
 The candidates are reprojected to the raster's CRS (the grid itself is never
 resampled) and every cell the polygon covers counts: ``max`` is the worst
 shaking anywhere on the parcel, not the value at its centroid. See
-:mod:`siteselect.zonal` for the exact-coverage rules and ``docs/seismic.md``.
+:mod:`siteselect.study.zonal` for the exact-coverage rules and ``docs/seismic.md``.
 
 Coverage policy (``coverage:``): parcels partly or wholly outside the raster or
 over nodata get a ``coverage`` flag column and are
@@ -16,7 +16,7 @@ over nodata get a ``coverage`` flag column and are
 
 Site amplification (``amplification: {vs30_layer: ...}``): the raster is a
 rock-site (Vs30 = 760 m/s) PGA in g; the value becomes PGA_M = F_PGA x PGA
-with the ASCE 7-16 site coefficient (:mod:`siteselect.seismic`). Per cell when
+with the ASCE 7-16 site coefficient (:mod:`siteselect.criteria.seismic`). Per cell when
 the Vs30 raster shares the PGA raster's grid; otherwise per parcel, with the
 largest F_PGA over the site classes the parcel's Vs30 range spans.
 """
@@ -33,12 +33,12 @@ import rasterio.warp
 import rasterio.windows
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from siteselect import seismic
 from siteselect._errors import CriterionError, LayerError
+from siteselect.config.bands import BandRef
+from siteselect.criteria import seismic
 from siteselect.criteria.base import KindSpec, Measurement, register
-from siteselect.geometry_hygiene import candidate_labels
-from siteselect.rasters import (
-    BandRef,
+from siteselect.study.hygiene import candidate_labels
+from siteselect.study.rasters import (
     ValueUnit,
     band_index,
     check_plausible,
@@ -46,6 +46,7 @@ from siteselect.rasters import (
     unit_record,
     value_unit,
 )
+from siteselect.study.zonal import Grid, ValueReader, ZonalResult, raster_reader, zonal_stats_grid
 from siteselect.units import (
     ELEVATION,
     PGA,
@@ -57,7 +58,6 @@ from siteselect.units import (
     parse_unit,
     validate_unit,
 )
-from siteselect.zonal import Grid, ValueReader, ZonalResult, raster_reader, zonal_stats_grid
 
 if TYPE_CHECKING:
     from siteselect.study import Study

@@ -42,9 +42,9 @@ from rasterio.features import shapes
 
 from siteselect._errors import CriterionError, LayerError
 from siteselect.criteria.base import KindSpec, Measurement, register
+from siteselect.criteria.overlay import Overlay
 from siteselect.geo import M_PER_FT
-from siteselect.rasters import check_plausible, ground_unit, unit_record
-from siteselect.results import Overlay
+from siteselect.study.rasters import check_plausible, ground_unit, unit_record
 from siteselect.units import ELEVATION, validate_unit
 from siteselect.visibility.describe import describe_all, round_people
 from siteselect.visibility.model import Samples

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from siteselect.criteria.base import KindSpec, Measurement, register
 from siteselect.criteria.distance import names_at
-from siteselect.results import Overlay
+from siteselect.criteria.overlay import Overlay
 
 if TYPE_CHECKING:
     from siteselect.study import Study

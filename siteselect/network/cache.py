@@ -30,7 +30,7 @@ import pandas as pd
 import pyproj
 from scipy.sparse import csr_matrix
 
-from siteselect.manifest import sha256_file
+from siteselect.hashing import sha256_file
 from siteselect.network.graph import RoadGraph, assemble_graph
 
 logger = logging.getLogger(__name__)

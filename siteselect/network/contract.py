@@ -305,7 +305,7 @@ def shared_contraction(
     Kept on the graph: built on first use, reused while its core keeps the
     sources asked for, else rebuilt protecting the sources of the old one
     and the new ones (so a run builds it once when its searches are planned
-    together, see :mod:`siteselect.demand_searches`). ``min_share=inf`` keeps
+    together, see :mod:`siteselect.network.demand_searches`). ``min_share=inf`` keeps
     the whole graph as the core (a separate cache entry).
     """
     sources = np.asarray(sources, dtype=np.int64)

@@ -414,7 +414,7 @@ def search_blocks(
     reuse : bool
         Write every block into the same arrays (no page faults for fresh
         memory): only for a consumer done with a block before asking for the
-        next one, such as :func:`~siteselect.traveltime.reduce_blocks`.
+        next one, such as :func:`~siteselect.network.traveltime.reduce_blocks`.
 
     Yields
     ------

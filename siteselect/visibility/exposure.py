@@ -9,7 +9,7 @@
    cells the zonal max reads), plus a lattice every ``map_cell_m`` for the map.
 3. One pass of the compiled kernel (:mod:`~siteselect.visibility.kernel`)
    accumulates every sample's traffic into every target it sees.
-4. Each candidate takes its best cell (exact zonal max, :mod:`siteselect.zonal`):
+4. Each candidate takes its best cell (exact zonal max, :mod:`siteselect.study.zonal`):
    where on the parcel the building would be seen most.
 """
 
@@ -23,11 +23,11 @@ import rasterio.features
 import rasterio.windows
 import shapely
 
+from siteselect.study.zonal import Grid, zonal_stats_grid
 from siteselect.visibility.kernel import accumulate
 from siteselect.visibility.model import Exposure, Samples
 from siteselect.visibility.roads import RoadSamples
 from siteselect.visibility.terrain import Terrain
-from siteselect.zonal import Grid, zonal_stats_grid
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def best_targets(
 ) -> np.ndarray:
     """Per candidate, the target with the largest ``metric`` over the parcel (-1: none).
 
-    The exact zonal max (:func:`siteselect.zonal.zonal_stats_grid`) runs over
+    The exact zonal max (:func:`siteselect.study.zonal.zonal_stats_grid`) runs over
     each target's *rank* (ties broken by target number), so the maximum names
     one cell, whose every other quantity can then be read.
     """

@@ -30,7 +30,7 @@ import rasterio.windows
 from affine import Affine
 
 from siteselect._errors import LayerError
-from siteselect.rasters import open_raster
+from siteselect.study.rasters import open_raster
 from siteselect.visibility.model import NO_GROUND
 
 _HEIGHT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(m|metres|meters|ft|feet|')?\s*$", re.I)

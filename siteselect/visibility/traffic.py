@@ -51,7 +51,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from siteselect._errors import CriterionError, LayerError
-from siteselect.geometry_hygiene import source_rows
+from siteselect.study.hygiene import source_rows
 from siteselect.visibility.roads import RoadSamples
 
 logger = logging.getLogger(__name__)

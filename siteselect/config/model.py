@@ -1,0 +1,542 @@
+"""The YAML configuration: pydantic models, loading, and errors with line numbers.
+
+``load_config(path)`` reads the YAML with ``yaml.safe_load``, validates it
+against :class:`Config` (every model forbids unknown keys), resolves every file
+path relative to the config file, and checks cross-references (a criterion's
+``layer`` must name an entry of ``layers:``). Any problem raises
+:class:`~siteselect._errors.ConfigError` with a one-line message such as::
+
+    configs/demo.yaml:14: criteria.seismic.weight: must be >= 0
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+
+from siteselect._errors import ConfigError, SiteSelectError
+from siteselect.config.bands import BandRef
+from siteselect.config.crs import parse_working_crs
+from siteselect.config.errors import first_error
+from siteselect.config.expressions import ExpressionError, parse
+from siteselect.config.kinds import KindSpec, load_kinds
+from siteselect.config.yaml_doc import PathKey, YamlDocument, display_path, dotted_loc, load_yaml
+from siteselect.units import validate_unit
+
+logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:  # at run time, resolved by ensure_kinds() once the kinds are registered
+    AnyKind = KindSpec
+
+
+def _resolve_path(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    value = value.expanduser()
+    if base is not None and not value.is_absolute():
+        value = Path(base) / value
+    return Path(os.path.normpath(value))
+
+
+ResolvedPath = Annotated[Path, AfterValidator(_resolve_path)]
+"""A path, made absolute relative to the config file's folder."""
+
+AttributeFilter = dict[str, str | int | float | bool | list[str | int | float | bool]]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _known_encoding(value: str) -> str:
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError(
+            f"unknown encoding {value!r}; use a Python codec name such as latin1, cp1252, utf-8"
+        ) from None
+    return value
+
+
+class LayerSpec(_Model):
+    """One input layer: a vector file (any pyogrio format) or a raster (GeoTIFF...).
+
+    A plain string in the YAML is shorthand for ``{source: <string>}``.
+    """
+
+    source: ResolvedPath = Field(description="File path, relative to the config file.")
+    layer: str | None = Field(default=None, description="Layer inside a multi-layer file (gpkg).")
+    crs: str | None = Field(
+        default=None,
+        description="CRS of a file that has none (CSV coordinates default to EPSG:4326).",
+    )
+    x: str | None = Field(default=None, description="CSV: longitude/x column.")
+    y: str | None = Field(default=None, description="CSV: latitude/y column.")
+    units: Annotated[str | None, AfterValidator(validate_unit)] = Field(
+        default=None,
+        description="Raster: unit of the values (g, %g, cm/s2, m/s2, m/s, cm/s, km/s, m, ft, "
+        "%, degrees, 1...); default: the unit the file declares.",
+    )
+    band: BandRef = Field(
+        default=1, description="Raster: 1-based band index or band name (description)."
+    )
+    allow_outside: bool = Field(
+        default=False,
+        description="The layer may lie outside the study area, or hold coordinates that "
+        "look wrong for its CRS (skips those checks).",
+    )
+    name_column: str | None = Field(
+        default=None, description="Column naming features in reasons and tooltips."
+    )
+    where: AttributeFilter | None = Field(
+        default=None,
+        description="Keep features whose column equals the value (or one of the listed values).",
+    )
+    encoding: Annotated[str, AfterValidator(_known_encoding)] | None = Field(
+        default=None,
+        description="Text encoding of the attributes (e.g. latin1, cp1252); default: what "
+        "GDAL detects (.cpg, .dbf header), else UTF-8.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"source": data} if isinstance(data, str) else data
+
+    @property
+    def is_raster(self) -> bool:
+        """Whether the source is a raster file (by extension)."""
+        return self.source.suffix.lower() in RASTER_SUFFIXES
+
+
+RASTER_SUFFIXES = frozenset({".tif", ".tiff", ".vrt", ".img", ".asc", ".nc", ".jp2"})
+
+
+class CandidatesSpec(LayerSpec):
+    """The candidate sites: polygons (parcels) or points, with filters."""
+
+    id: str | None = Field(
+        default=None,
+        description="Unique id column; default: the source row number, C000001...",
+    )
+    min_area_acres: float | None = Field(default=None, ge=0, description="Drop smaller parcels.")
+    max_area_acres: float | None = Field(default=None, gt=0, description="Drop larger parcels.")
+    dedupe: bool = Field(
+        default=False,
+        description="Keep one candidate (the first by id) of each set with exactly the same "
+        "geometry; the dropped ids go to run.json. Duplicates are reported either way.",
+    )
+
+
+class NetworkSpec(_Model):
+    """The road network: a file (.osm, .osm.bz2, .osm.pbf, .graphml) or an osmnx download.
+
+    Exactly one of ``source`` (a file), ``place`` (an osmnx place query) or
+    ``polygon_from_study_area: true`` chooses the input. For a download,
+    ``source`` is where ``siteselect fetch`` stores the GraphML (default
+    ``layers/osm/<place>.graphml`` beside ``configs/``); a run reads it when it
+    exists and downloads (through osmnx's cache) otherwise.
+    """
+
+    source: ResolvedPath | None = Field(
+        default=None, description="OSM XML / PBF / GraphML file (or where a download is stored)."
+    )
+    place: str | None = Field(
+        default=None, description='osmnx place query to download, e.g. "San Diego County, CA".'
+    )
+    polygon_from_study_area: bool = Field(
+        default=False, description="Download the network inside the study area (buffered)."
+    )
+    network_type: Literal["drive", "drive_service"] = Field(
+        default="drive",
+        description="osmnx network type whose drivable filter applies to files and downloads.",
+    )
+    cache_dir: ResolvedPath | None = Field(
+        default=None,
+        description="Folder of the built-graph cache (default .cache/network beside configs/).",
+    )
+    cache: bool = Field(default=True, description="Cache the built graph on disk.")
+    freeway_classes: list[str] = Field(
+        default_factory=lambda: ["motorway"],
+        min_length=1,
+        description='OSM highway classes that are freeways (add "trunk" for expressways).',
+    )
+    ramp_classes: list[str] = Field(
+        default_factory=lambda: ["motorway_link"],
+        min_length=1,
+        description='OSM highway classes of freeway ramps (add "trunk_link" with "trunk").',
+    )
+    speeds_kmh: dict[str, Annotated[float, Field(gt=0)]] = Field(
+        default_factory=dict,
+        description="Default speed per OSM highway class where maxspeed is missing.",
+    )
+    connector_speed_kmh: float = Field(
+        default=20.0,
+        gt=0,
+        description="Speed on the straight connector from any point (candidate, demand "
+        "point, facility, target feature) to its road node.",
+    )
+    max_snap_m: float = Field(
+        default=1000.0,
+        gt=0,
+        description="Distance limit from a point to its connected road node, for every point "
+        "set: candidates beyond it are flagged off_network and get no value; facilities and "
+        "demand points beyond it follow far_facilities / far_demand.",
+    )
+    far_facilities: Literal["drop", "keep"] = Field(
+        default="drop",
+        description="Facilities (competitors, own hospitals, network_time target features) "
+        "beyond max_snap_m: drop = leave the choice set, with a warning naming them; keep = "
+        "stay with their connector time.",
+    )
+    far_demand: Literal["keep", "drop"] = Field(
+        default="keep",
+        description="Demand points beyond max_snap_m: keep = counted with their connector "
+        "time (max_minutes still applies); drop = left out. Either way reported with the "
+        "population involved.",
+    )
+
+    @property
+    def is_online(self) -> bool:
+        """Whether the network is downloaded (``place`` or ``polygon_from_study_area``)."""
+        return self.place is not None or self.polygon_from_study_area
+
+    @model_validator(mode="after")
+    def _choose_input(self, info: ValidationInfo) -> NetworkSpec:
+        if self.place is not None and self.polygon_from_study_area:
+            raise ValueError("set either 'place' or 'polygon_from_study_area', not both")
+        if self.source is None and not self.is_online:
+            raise ValueError("set 'source' (a file), 'place' or 'polygon_from_study_area: true'")
+        base = Path((info.context or {}).get("base_dir") or Path.cwd())
+        root = base.parent if base.name == "configs" else base
+        if self.source is None:
+            text = "".join(c if c.isalnum() else " " for c in (self.place or "study area").lower())
+            self.source = root / "layers" / "osm" / f"{'-'.join(text.split())}.graphml"
+        if self.cache_dir is None:
+            self.cache_dir = root / ".cache" / "network"
+        return self
+
+
+class OutputsSpec(_Model):
+    """Where and what to write."""
+
+    dir: ResolvedPath | None = Field(
+        default=None, description="Output folder; default outputs/<config name> beside configs/."
+    )
+    top_n: int = Field(default=10, ge=1, description="Number of top sites on the map.")
+    context_layers: list[str] = Field(
+        default_factory=list, description="Layers drawn on the map as context (coastline...)."
+    )
+    csv_max_rows: int | None = Field(
+        default=200_000,
+        ge=1,
+        description="Most rows in sites.csv: with more candidates, it holds the best ranked "
+        "ones in rank order (all are in sites.gpkg and sites.parquet); null: no limit.",
+    )
+
+
+def _kind_union() -> Any:
+    classes = tuple(load_kinds().values())
+    return Annotated[
+        classes[0] if len(classes) == 1 else _union(classes), Field(discriminator="kind")
+    ]
+
+
+def _union(classes: tuple[type, ...]) -> Any:
+    union: Any = classes[0]
+    for cls in classes[1:]:
+        union = union | cls
+    return union
+
+
+def ensure_kinds() -> None:
+    """Complete :class:`Config` with the union of every registered kind (once per process).
+
+    ``constraints`` and ``criteria`` are typed ``AnyKind``, a name resolved here
+    rather than at import: the kinds register themselves when
+    :func:`~siteselect.config.kinds.load_kinds` imports them, so the config
+    module never imports the criteria. A kind registered later (a plug-in
+    imported by hand) is picked up by calling this again.
+    """
+    global _KINDS_BUILT
+    known = tuple(load_kinds())
+    if known == _KINDS_BUILT:
+        return
+    Config.model_rebuild(force=True, _types_namespace={"AnyKind": _kind_union()})
+    _KINDS_BUILT = known
+
+
+_KINDS_BUILT: tuple[str, ...] = ()
+
+
+def _check_working_crs(value: str) -> str:
+    parse_working_crs(value)
+    return value
+
+
+class Config(_Model):
+    """A complete scoring run."""
+
+    name: str = Field(description="Title of the study, shown on the map and report.")
+    crs: Annotated[str, AfterValidator(_check_working_crs)] = Field(
+        default="auto",
+        description='Working projected CRS in metres ("EPSG:32611"); "auto" picks the local '
+        "UTM zone. Geographic, feet-based and Web Mercator CRSs are refused at load.",
+    )
+    study_area: LayerSpec | None = Field(
+        default=None, description="Polygon(s) bounding the study; default: the candidates' extent."
+    )
+    candidates: CandidatesSpec
+    network: NetworkSpec | None = None
+    layers: dict[str, LayerSpec] = Field(default_factory=dict)
+    constraints: dict[str, AnyKind] = Field(default_factory=dict)
+    criteria: dict[str, AnyKind] = Field(min_length=1)
+    aggregation: Literal["weighted_sum"] = "weighted_sum"
+    outputs: OutputsSpec = Field(default_factory=OutputsSpec)
+
+    # set by load_config, not part of the YAML
+    source_path: Path | None = Field(default=None, exclude=True)
+    _doc: YamlDocument | None = PrivateAttr(default=None)
+
+    def where(self, loc: PathKey) -> str:
+        """``configs/x.yaml:14: layers.hazard`` for a config location (runtime messages).
+
+        The file and line come from the YAML the config was loaded from; a config
+        built in code gives the dotted location alone.
+        """
+        dotted = dotted_loc(loc)
+        if self._doc is not None:
+            prefix = self._doc.where(loc)
+        elif self.source_path is not None:
+            prefix = display_path(self.source_path)
+        else:
+            return dotted
+        return f"{prefix}: {dotted}" if dotted else prefix
+
+    def locate(self, exc: SiteSelectError, loc: PathKey) -> SiteSelectError:
+        """``exc`` re-raised with the config location ``loc`` in front (once).
+
+        A message from a reader starts with the bare location (``layers.hazard: ...``,
+        ``candidates: ...``); that prefix becomes ``file:line: layers.hazard: ...``.
+        A message that already names the config file is returned unchanged.
+        """
+        text = str(exc)
+        if self.source_path is not None and display_path(self.source_path) in text:
+            return exc
+        bare = f"{dotted_loc(loc)}: "
+        if text.startswith(bare):
+            text = text[len(bare) :]
+        source = self._source_of(loc)
+        if source is not None and source.name not in text:
+            text = f"{source.name}: {text}"
+        return type(exc)(f"{self.where(loc)}: {text}")
+
+    def _source_of(self, loc: PathKey) -> Path | None:
+        """The input file of the layer, candidates, study area or network at ``loc``."""
+        spec: Any = None
+        if loc[:1] == ("layers",) and len(loc) >= 2:
+            spec = self.layers.get(str(loc[1]))
+        elif loc[:1] == ("candidates",):
+            spec = self.candidates
+        elif loc[:1] == ("study_area",):
+            spec = self.study_area
+        elif loc[:1] == ("network",):
+            spec = self.network
+        return getattr(spec, "source", None)
+
+    def locate_any(self, exc: SiteSelectError, entry: PathKey) -> SiteSelectError:
+        """``exc`` raised while evaluating config entry ``entry``, located in the YAML.
+
+        A message that starts with a config location of its own (``layers.runways: ``,
+        ``network.source: ``, ``candidates: ``) is pinned to that key's line; other
+        messages to ``entry`` (or to its ``exc.field`` key, e.g. ``population``).
+        """
+        text = str(exc)
+        field = getattr(exc, "field", None)
+        if field is not None:
+            if self.source_path is not None and display_path(self.source_path) in text:
+                return exc
+            return type(exc)(f"{self.where((*entry, field))}: {text}", field=field)
+        head = text.split(": ", 1)[0]
+        parts = tuple(head.split("."))
+        if parts[0] == "layers" and len(parts) >= 2 and parts[1] in self.layers:
+            return self.locate(exc, parts)
+        if parts[0] in ("network", "candidates", "study_area", "outputs"):
+            return self.locate(exc, parts)
+        if self.source_path is not None and display_path(self.source_path) in text:
+            return exc
+        return type(exc)(f"{self.where(entry)}: {text}")
+
+    def error(
+        self, loc: PathKey, message: str, cls: type[SiteSelectError] = ConfigError
+    ) -> SiteSelectError:
+        """A one-line error ``file:line: dotted.loc: message`` of class ``cls``.
+
+        Use it wherever a problem found while running (a layer's column, a band,
+        a unit) should point at the config entry the user has to edit::
+
+            raise study.config.error(("layers", "hazard", "units"), "...", LayerError)
+        """
+        return cls(f"{self.where(loc)}: {message}")
+
+    def all_layer_specs(self) -> dict[str, LayerSpec]:
+        """Every layer the run opens, keyed by a readable name."""
+        specs: dict[str, LayerSpec] = {"candidates": self.candidates}
+        if self.study_area is not None:
+            specs["study_area"] = self.study_area
+        specs.update({f"layers.{k}": v for k, v in self.layers.items()})
+        return specs
+
+
+def _check_references(config: Config, doc: YamlDocument) -> None:
+    """Cross-field checks pydantic cannot express with a useful location."""
+    for section in ("criteria", "constraints"):
+        entries: dict[str, KindSpec] = getattr(config, section)
+        for name, spec in entries.items():
+            loc: PathKey = (section, name)
+            for layer in spec.layer_names():
+                if layer not in config.layers:
+                    known = ", ".join(sorted(config.layers)) or "none defined"
+                    raise doc.error(
+                        (*loc, "layer"),
+                        f"unknown layer {layer!r}; add it under 'layers:' (known: {known})",
+                    )
+            if spec.uses_network() and config.network is None:
+                raise doc.error((*loc, "kind"), "needs a road network: add a 'network:' section")
+            if section == "criteria":
+                if spec.weight is None:
+                    raise doc.error(loc, "missing 'weight' (a number >= 0)")
+                if spec.transform is None:
+                    raise doc.error(
+                        loc, "missing 'transform' (e.g. {fn: linear, best: .., worst: ..})"
+                    )
+            else:
+                if spec.bounds() == (None, None):
+                    fields = " or ".join(spec.bound_fields) or "a bound"
+                    raise doc.error(loc, f"a constraint needs {fields}")
+                for extra in ("weight", "transform"):
+                    if getattr(spec, extra) is not None:
+                        raise doc.error(
+                            (*loc, extra), f"'{extra}' belongs under criteria, not constraints"
+                        )
+    _check_expressions(config, doc)
+    for index, layer in enumerate(config.outputs.context_layers):
+        if layer not in config.layers:
+            raise doc.error(("outputs", "context_layers", index), f"unknown layer {layer!r}")
+    if config.criteria and all((s.weight or 0) == 0 for s in config.criteria.values()):
+        raise doc.error(
+            ("criteria",), "all weights are 0; give at least one criterion a weight > 0"
+        )
+
+
+def _check_expressions(config: Config, doc: YamlDocument) -> None:
+    """Population expressions must parse (columns are checked when the layer is read)."""
+    for section in ("criteria", "constraints"):
+        for name, spec in getattr(config, section).items():
+            text = getattr(spec, "population", None)
+            if not isinstance(text, str):
+                continue
+            try:
+                parse(text)
+            except ExpressionError as exc:
+                raise doc.error(
+                    (section, name, "population"),
+                    f"{exc}; write arithmetic (+ - * /, parentheses, numbers) over column names",
+                ) from None
+
+
+def _check_files(config: Config, doc: YamlDocument) -> None:
+    """Every referenced input file must exist."""
+    checks: list[tuple[PathKey, Path]] = [(("candidates", "source"), config.candidates.source)]
+    if config.study_area is not None:
+        checks.append((("study_area", "source"), config.study_area.source))
+    if config.network is not None and not config.network.is_online:
+        assert config.network.source is not None  # set by NetworkSpec._choose_input
+        checks.append((("network", "source"), config.network.source))
+    checks += [(("layers", k, "source"), v.source) for k, v in config.layers.items()]
+    for loc, path in checks:
+        if not path.exists():
+            raise doc.error(loc, f"file not found: {path} (paths are relative to the config file)")
+
+
+def load_config(path: str | Path, *, check_files: bool = True) -> Config:
+    """Load, validate and resolve a YAML config.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file.
+    check_files : bool
+        Also check that every referenced input file exists.
+
+    Returns
+    -------
+    Config
+        With every path absolute.
+
+    Raises
+    ------
+    ConfigError
+        One-line message ``file:line: field.path: problem``.
+    """
+    path = Path(path)
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        if doc.data is None:
+            raise doc.error((), "the file is empty; start from configs/demo.yaml")
+        raise doc.error(
+            (),
+            f"expected a mapping of settings at the top level (found a {type(doc.data).__name__}); "
+            "start from configs/demo.yaml",
+        )
+    context = {"base_dir": path.resolve().parent}
+    ensure_kinds()
+    try:
+        config = Config.model_validate(doc.data, context=context)
+    except ValidationError as exc:
+        raise first_error(exc, doc, Config) from None
+    config.source_path = path.resolve()
+    config._doc = doc
+    if config.outputs.dir is None:
+        config.outputs.dir = _default_output_dir(path)
+    _check_references(config, doc)
+    if check_files:
+        _check_files(config, doc)
+    logger.debug(
+        "loaded config %s (%d criteria, %d constraints)",
+        path,
+        len(config.criteria),
+        len(config.constraints),
+    )
+    return config
+
+
+def _default_output_dir(config_path: Path) -> Path:
+    folder = config_path.resolve().parent
+    root = folder.parent if folder.name == "configs" else folder
+    return root / "outputs" / config_path.stem
+
+
+def config_schema() -> dict[str, Any]:
+    """JSON schema of the config file (what ``siteselect schema`` prints)."""
+    ensure_kinds()
+    schema = Config.model_json_schema(mode="validation")
+    schema.get("properties", {}).pop("source_path", None)
+    schema["title"] = "siteselect configuration"
+    return schema
+
+
+__all__ = ["Config", "ConfigError", "LayerSpec", "config_schema", "load_config"]

@@ -1,0 +1,134 @@
+"""The result of a scoring run: what every output writer reads.
+
+A :class:`RunResult` is the single hand-over between the pipeline (which
+computes) and the writers (GeoPackage/CSV/JSON in :mod:`siteselect.outputs`,
+the Folium map in :mod:`siteselect.outputs.map.build`). Writers never recompute scores.
+
+Candidate table columns (``RunResult.candidates``, one row per candidate, in
+the working CRS):
+
+``candidate_id`` (str)
+    The candidate's identifier (from the config's ``candidates.id`` column).
+``area_acres`` (float)
+    Planar area in the working (metric) CRS, in acres.
+``raw_<criterion>`` (float)
+    The criterion's measured value, in ``CriterionInfo.unit``.
+``score_<criterion>`` (float in [0, 1])
+    The transformed value; 1 is best.
+``contrib_<criterion>`` (float)
+    ``score * weight / sum(weights)``: the criterion's share of ``total_score``.
+``excluded`` (bool), ``exclusion_reason`` (str, "" when not excluded)
+    Hard constraints; several reasons are joined with ``"; "``.
+``total_score`` (float in [0, 1])
+    Weighted sum of the scores (computed for excluded candidates too, so an
+    analyst can see what they would have scored).
+``rank`` (nullable Int64)
+    1 = best among the non-excluded candidates; ``<NA>`` when excluded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import pyproj
+
+from siteselect.criteria.overlay import Overlay
+
+if TYPE_CHECKING:
+    from siteselect.decision.exclusions import ExclusionAccount
+
+__all__ = ["ConstraintInfo", "CriterionInfo", "Overlay", "RunResult"]
+
+
+@dataclass(frozen=True)
+class CriterionInfo:
+    """What a reader needs to understand one criterion's column.
+
+    Attributes
+    ----------
+    name : str
+        Config key of the criterion (``freeway_access``); column suffix.
+    kind : str
+        Registered kind (``network_time``, ``distance``...).
+    label : str
+        Human description of the raw value (``Drive time to nearest freeway on-ramp``).
+    unit : str
+        Unit of the raw value (``min``, ``m``, ``g``, ``people``).
+    weight : float
+        The configured weight (not normalised).
+    transform : str
+        Human description of the transform (``linear: 2 min -> 1, 15 min -> 0``).
+    """
+
+    name: str
+    kind: str
+    label: str
+    unit: str
+    weight: float
+    transform: str
+
+
+@dataclass(frozen=True)
+class ConstraintInfo:
+    """One hard constraint and how many candidates it removed.
+
+    ``excluded_count`` counts every candidate the constraint fails (a value outside
+    its bounds, or the kind's own exclusion), whether or not another cause also
+    excludes it; candidates without a value are accounted as missing values in
+    :attr:`RunResult.exclusions`.
+    """
+
+    name: str
+    kind: str
+    description: str
+    excluded_count: int
+
+
+@dataclass
+class RunResult:
+    """Everything a scoring run produced.
+
+    Attributes
+    ----------
+    title : str
+        The config's ``name``.
+    crs : pyproj.CRS
+        Working (projected, metric) CRS of every GeoDataFrame here.
+    candidates : geopandas.GeoDataFrame
+        The candidate table (see module docstring for columns).
+    criteria : list of CriterionInfo
+        In config order.
+    constraints : list of ConstraintInfo
+        In config order.
+    overlays : list of Overlay
+        Extra map layers, drawn in this order.
+    top_n : int
+        Number of top sites to highlight.
+    manifest : dict
+        Provenance (config as loaded, input hashes, versions, counts, timings);
+        written as ``run.json``.
+    exclusions : ExclusionAccount or None
+        The excluded candidates counted by cause (constraints and missing
+        values), adding up to the number excluded; None for results built by hand.
+    csv_max_rows : int or None
+        Most rows written to ``sites.csv`` (``outputs.csv_max_rows``); None: all.
+    """
+
+    title: str
+    crs: pyproj.CRS
+    candidates: gpd.GeoDataFrame
+    criteria: list[CriterionInfo]
+    constraints: list[ConstraintInfo]
+    overlays: list[Overlay] = field(default_factory=list)
+    top_n: int = 10
+    manifest: dict[str, Any] = field(default_factory=dict)
+    exclusions: ExclusionAccount | None = None
+    csv_max_rows: int | None = None
+
+    def top(self, n: int | None = None) -> gpd.GeoDataFrame:
+        """Return the ``n`` (default ``top_n``) best non-excluded candidates, rank order."""
+        n = self.top_n if n is None else n
+        ranked = self.candidates[self.candidates["rank"].notna()]
+        return ranked.sort_values("rank").head(n)
