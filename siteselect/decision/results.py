@@ -24,6 +24,10 @@ the working CRS):
     analyst can see what they would have scored).
 ``rank`` (nullable Int64)
     1 = best among the non-excluded candidates; ``<NA>`` when excluded.
+``site_name`` (str, optional)
+    The site's name from the config's ``candidates.name_column`` ("" where the
+    parcel has none); the map, the report, the CSV and the console name sites
+    by it where present, by ``candidate_id`` otherwise.
 """
 
 from __future__ import annotations
@@ -114,6 +118,16 @@ class RunResult:
         values), adding up to the number excluded; None for results built by hand.
     csv_max_rows : int or None
         Most rows written to ``sites.csv`` (``outputs.csv_max_rows``); None: all.
+    sensitivity : dict or None
+        How sure the ranking is, when the run computed it (JSON-serialisable;
+        None otherwise). Keys the map and the report read: ``draws`` (int),
+        ``spread_pct`` (float), ``seed`` (int), ``p_rank1`` and ``p_top3``
+        (``{candidate_id: probability}`` for the top sites), ``statement`` (one
+        plain sentence, e.g. "#1 stays first in 49% of plausible weightings;
+        #2 leads if the seismic weight rises from 2 to 2.3"), and ``critical``
+        (a list of ``{criterion, label, weight, decrease_to_flip,
+        increase_to_flip, new_leader}``, the smallest relative weight changes
+        that change the #1 site).
     """
 
     title: str
@@ -126,6 +140,7 @@ class RunResult:
     manifest: dict[str, Any] = field(default_factory=dict)
     exclusions: ExclusionAccount | None = None
     csv_max_rows: int | None = None
+    sensitivity: dict[str, Any] | None = None
 
     def top(self, n: int | None = None) -> gpd.GeoDataFrame:
         """Return the ``n`` (default ``top_n``) best non-excluded candidates, rank order."""
