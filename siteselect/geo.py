@@ -9,11 +9,15 @@ a log line saying so.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pyproj
+import shapely
 
 from siteselect._errors import ConfigError, LayerError
+from siteselect.parallel import concat, map_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -118,3 +122,41 @@ def to_working(frame: gpd.GeoDataFrame, crs: pyproj.CRS, name: str) -> gpd.GeoDa
         return frame
     logger.info("%s: reprojected from %s to %s", name, pyproj.CRS(frame.crs).name, crs.name)
     return frame.to_crs(crs)
+
+
+def geometries_in(series: gpd.GeoSeries, crs: Any) -> np.ndarray:
+    """The geometries of ``series`` in ``crs``, as an array, reprojected on every core.
+
+    Returns them unchanged when the CRSs are the same (by meaning, not by
+    spelling: an EPSG code and its WKT are equal). Otherwise each chunk of
+    geometries is transformed in its own thread with its own
+    :class:`pyproj.Transformer` (PROJ releases the GIL), in order, so the result
+    equals ``series.to_crs(crs)``.
+    """
+    geoms = series.to_numpy()
+    source = pyproj.CRS(series.crs)
+    target = pyproj.CRS(crs)
+    if source.equals(target):
+        return geoms
+
+    def chunk(start: int, stop: int) -> np.ndarray:
+        transformer = pyproj.Transformer.from_crs(source, target, always_xy=True)
+        return shapely.transform(
+            geoms[start:stop], lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+        )
+
+    return concat(map_chunks(chunk, len(geoms)))
+
+
+def extent_4326(series: gpd.GeoSeries) -> gpd.GeoSeries:
+    """The extent of ``series`` as one lon/lat box (its bounds transformed, edges densified).
+
+    What :func:`working_crs` needs to pick a UTM zone, without reprojecting
+    every vertex of a million parcels.
+    """
+    bounds = series.total_bounds
+    source = pyproj.CRS(series.crs) if series.crs is not None else pyproj.CRS("EPSG:4326")
+    if not source.equals(pyproj.CRS("EPSG:4326")) and np.isfinite(bounds).all():
+        transformer = pyproj.Transformer.from_crs(source, "EPSG:4326", always_xy=True)
+        bounds = transformer.transform_bounds(*bounds, densify_pts=21)
+    return gpd.GeoSeries([shapely.box(*bounds)], crs="EPSG:4326")

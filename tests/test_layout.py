@@ -136,7 +136,13 @@ def test_no_import_cycle_in_the_package() -> None:
 
 # What each step may import from the package (besides its own folder and the
 # shared helpers): the data flows one way.
-SHARED = ("siteselect._errors", "siteselect.units", "siteselect.geo", "siteselect.hashing")
+SHARED = (
+    "siteselect._errors",
+    "siteselect.units",
+    "siteselect.geo",
+    "siteselect.hashing",
+    "siteselect.parallel",
+)
 LAYERS = {
     "siteselect.config": ("siteselect.decision.transforms",),
     "siteselect.study": ("siteselect.config", "siteselect.network"),

@@ -37,6 +37,7 @@ from siteselect._errors import CriterionError, LayerError
 from siteselect.config.bands import BandRef
 from siteselect.criteria import seismic
 from siteselect.criteria.base import KindSpec, Measurement, register
+from siteselect.geo import geometries_in
 from siteselect.study.hygiene import candidate_labels
 from siteselect.study.rasters import (
     ValueUnit,
@@ -306,7 +307,7 @@ def _amplified(
             grid = Grid(pga_src.transform, pga_src.width, pga_src.height)
             vs30 = zonal_stats_grid(geoms, grid, read_vs)
         else:
-            vs_geoms = study.candidates.geometry.to_crs(vs_src.crs).to_numpy()
+            vs_geoms = geometries_in(study.candidates.geometry, vs_src.crs)
             vs30 = zonal_stats_grid(
                 vs_geoms, Grid(vs_src.transform, vs_src.width, vs_src.height), read_vs
             )
@@ -424,7 +425,7 @@ def measure(spec: RasterZonalSpec, study: Study) -> Measurement:
         )
         unit = value_unit(src, band, layer.units, _where(study, spec.layer, "units"))
         description = src.descriptions[band - 1] or spec.layer
-        geoms = study.candidates.geometry.to_crs(src.crs).to_numpy()
+        geoms = geometries_in(study.candidates.geometry, src.crs)
         logger.info(
             "%s: sampling %d candidates in the raster's CRS %s",
             spec.layer,

@@ -19,8 +19,9 @@ import shapely
 
 from siteselect._errors import ConfigError, LayerError
 from siteselect.config import CandidatesSpec, Config, LayerSpec
-from siteselect.geo import m2_to_acres, to_working, working_crs
+from siteselect.geo import extent_4326, m2_to_acres, to_working, working_crs
 from siteselect.network import RoadGraph, load_road_graph
+from siteselect.parallel import chunked
 from siteselect.study.coordinates import (
     NEAR_STUDY_M,
     CoordinateError,
@@ -154,9 +155,15 @@ class Study:
             )
 
     def representative_xy(self) -> tuple[np.ndarray, np.ndarray]:
-        """Coordinates of a point inside each candidate (working CRS)."""
-        points = shapely.point_on_surface(self.candidates.geometry.to_numpy())
-        return shapely.get_x(points), shapely.get_y(points)
+        """Coordinates of a point inside each candidate (working CRS), computed once."""
+        cached = self.shared.get("representative_xy")
+        if cached is None or len(cached[0]) != len(self.candidates):
+            points = chunked(shapely.point_on_surface, self.candidates.geometry.to_numpy())
+            cached = self.shared["representative_xy"] = (
+                shapely.get_x(points),
+                shapely.get_y(points),
+            )
+        return cached
 
 
 CANDIDATE_COLUMNS = (
@@ -212,7 +219,7 @@ def load_candidates(
     """
     frame = read_vector(spec, "candidates", repair=False)
     present = ~(shapely.is_missing(frame.geometry.to_numpy()) | frame.geometry.is_empty)
-    crs = working_crs(crs_setting, frame.geometry[present].to_crs("EPSG:4326"))
+    crs = working_crs(crs_setting, extent_4326(frame.geometry[present]))
     frame = to_working(frame, crs, "candidates")
     frame = frame.assign(
         candidate_id=_candidate_ids(frame, spec).to_numpy(), source_row=source_rows(frame)

@@ -43,6 +43,7 @@ import shapely
 
 from siteselect._errors import LayerError
 from siteselect.geo import m2_to_acres
+from siteselect.parallel import chunked
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +245,7 @@ def clean_geometries(geoms: np.ndarray) -> Hygiene:
         out[i] = highest_dimension_part(geoms[i])
         status[i] = "reduced"
         reason[i] = f"GeometryCollection reduced to its {_dimension_name(out[i])} part"
-    invalid = ~missing & ~shapely.is_valid(out)
+    invalid = ~missing & ~chunked(shapely.is_valid, out)
     if invalid.any():
         reason[invalid] = shapely.is_valid_reason(out[invalid])
         status[invalid] = "repaired"
