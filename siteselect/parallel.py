@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -22,6 +22,7 @@ import numpy as np
 import shapely
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 MIN_CHUNK = 20_000
 """Fewer items than this per thread are not worth a thread."""
@@ -62,6 +63,27 @@ def map_chunks(func: Callable[[int, int], T], n: int, min_chunk: int | None = No
     with ThreadPoolExecutor(max_workers=len(bounds), thread_name_prefix="siteselect") as pool:
         futures = [pool.submit(func, start, stop) for start, stop in bounds]
         return [future.result() for future in futures]
+
+
+def in_order(func: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    """``func(item)`` for each item, computed in threads a few ahead, yielded in order.
+
+    For a loop whose steps are independent but whose results must be combined
+    in order (sums that must not depend on the thread timing). At most twice the
+    number of threads results wait in memory.
+    """
+    threads = worker_threads()
+    if threads == 1:
+        yield from map(func, items)
+        return
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="siteselect") as pool:
+        pending: list = []
+        for item in items:
+            pending.append(pool.submit(func, item))
+            if len(pending) > 2 * threads:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
 
 
 def concat(parts: Sequence[np.ndarray]) -> np.ndarray:

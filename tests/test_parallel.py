@@ -104,3 +104,17 @@ def test_extent_box_picks_the_same_utm_zone() -> None:
     assert box.estimate_utm_crs().to_epsg() == series.to_crs(4326).estimate_utm_crs().to_epsg()
     west, south, east, north = box.total_bounds
     assert -117.3 < west < east < -116.7 and 32.5 < south < north < 33.0
+
+
+def test_in_order_yields_every_result_in_input_order(threads) -> None:
+    import time
+
+    threads(3)
+
+    def slow_first(i: int) -> int:
+        time.sleep(0.02 if i % 4 == 0 else 0.0)  # later items finish first
+        return i * i
+
+    assert list(parallel.in_order(slow_first, range(23))) == [i * i for i in range(23)]
+    threads(1)
+    assert list(parallel.in_order(slow_first, iter(range(5)))) == [0, 1, 4, 9, 16]

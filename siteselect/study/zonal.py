@@ -32,6 +32,7 @@ raster and only the parts under parcels are read.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ import shapely
 from affine import Affine
 
 from siteselect._errors import CriterionError, LayerError
+from siteselect.parallel import in_order
 from siteselect.study.rasters import band_index, open_raster
 from siteselect.study.zonal_stats import Accumulator, ZonalResult
 
@@ -380,7 +382,9 @@ def zonal_stats_grid(
         bounds = shapely.bounds(geoms[polygons])
         origin_row, origin_col = _origins(bounds, grid)
         tasks = _polygon_tasks(bounds, grid, tile)
-        for batch in _batches(tasks, tile, max_cells):
+        locked = _locked(read)
+
+        def batch_cells(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             local = np.unique(tasks.geom[batch])
             geom = np.searchsorted(local, tasks.geom[batch])
             o_row, o_col = origin_row[local], origin_col[local]
@@ -396,14 +400,29 @@ def zonal_stats_grid(
             cells.row += o_row[cells.geom]
             cells.col += o_col[cells.geom]
             window = (tasks.r0[batch], tasks.r1[batch], tasks.c0[batch], tasks.c1[batch])
-            values = _lookup(read, window, cells)
-            accumulator.add(polygons[local][cells.geom], values, cells.coverage)
+            values = _lookup(locked, window, cells)
+            return polygons[local][cells.geom], values, cells.coverage
+
+        # batches are measured on every core, and added in their order (same sums)
+        for owner, values, coverage in in_order(batch_cells, _batches(tasks, tile, max_cells)):
+            accumulator.add(owner, values, coverage)
         area_cells[polygons] = np.abs(shapely.area(geoms[polygons])) / abs(
             grid.transform.a * grid.transform.e
         )
     if len(points):
         _add_points(geoms, points, grid, read, accumulator, point_count)
     return accumulator.result(area_cells, point_count)
+
+
+def _locked(read: ValueReader) -> ValueReader:
+    """``read`` serialised: a raster dataset must not be read from two threads at once."""
+    lock = threading.Lock()
+
+    def read_locked(window: rasterio.windows.Window) -> np.ndarray:
+        with lock:
+            return read(window)
+
+    return read_locked
 
 
 def _lookup(
