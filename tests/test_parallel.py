@@ -118,3 +118,21 @@ def test_in_order_yields_every_result_in_input_order(threads) -> None:
     assert list(parallel.in_order(slow_first, range(23))) == [i * i for i in range(23)]
     threads(1)
     assert list(parallel.in_order(slow_first, iter(range(5)))) == [0, 1, 4, 9, 16]
+
+
+def test_airspace_worst_points_in_threads_equal_one_call(threads) -> None:
+    from siteselect.airspace.worst import flat_ground, parcel_worst
+    from tests.test_airspace import RX, RY, _model, _runway
+
+    model = _model(_runway(length_ft=6_000.0))
+    rng = np.random.default_rng(11)
+    x = RX + rng.uniform(-8_000, 8_000, 200)
+    y = RY + rng.uniform(-4_000, 4_000, 200)
+    geoms = shapely.box(x, y, x + rng.uniform(20, 300, 200), y + 90)
+    threads(1)
+    one = parcel_worst(model, geoms, flat_ground, 180.0, 5.0, False)
+    threads(4)
+    many = parcel_worst(model, geoms, flat_ground, 180.0, 5.0, False)
+    assert one.code.max() >= 0  # some parcels are under a surface
+    for name, values in vars(one).items():
+        np.testing.assert_array_equal(values, getattr(many, name), err_msg=name)

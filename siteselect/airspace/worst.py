@@ -27,6 +27,7 @@ from siteselect.airspace.model import AirspaceModel
 from siteselect.airspace.reach import reach
 from siteselect.airspace.sampling import sampled_points, with_outline_samples
 from siteselect.geo import M_PER_FT
+from siteselect.parallel import map_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -258,8 +259,42 @@ def parcel_worst(
         evaluated points); without, the candidates whose minimum the critical
         points cannot certify (:func:`certified`).
     ground_raster : bool
-        Whether ``ground_of`` reads a raster.
+        Whether ``ground_of`` reads a raster (then one thread: a raster is not
+        read from two threads; otherwise chunks of candidates run on every core).
     """
+
+    def chunk(start: int, stop: int) -> tuple[Worst, np.ndarray]:
+        return _worst_of(
+            model, geoms[start:stop], ground_of, structure_ft, spacing_m, ground_raster
+        )
+
+    parts = [chunk(0, len(geoms))] if ground_raster else map_chunks(chunk, len(geoms))
+    counts = np.sum([c for _, c in parts], axis=0)
+    logger.info(
+        "airspace: %d points on %d candidates (%d within reach of a runway or airport); "
+        "%d where airports of different elevations meet, also sampled every %g m",
+        counts[0],
+        len(geoms),
+        counts[1],
+        counts[2],
+        spacing_m,
+    )
+    if len(parts) == 1:
+        return parts[0][0]
+    return Worst(
+        **{name: np.concatenate([getattr(w, name) for w, _ in parts]) for name in vars(parts[0][0])}
+    )
+
+
+def _worst_of(
+    model: AirspaceModel,
+    geoms: np.ndarray,
+    ground_of: GroundFn,
+    structure_ft: float,
+    spacing_m: float,
+    ground_raster: bool,
+) -> tuple[Worst, np.ndarray]:
+    """:func:`parcel_worst` for some candidates, with (points, reached, sampled) counts."""
     reached = reach(model, geoms)
     points = critical_points(model, geoms, reached, structure_ft)
     if ground_raster:
@@ -269,18 +304,10 @@ def parcel_worst(
     if not ground_raster:
         uncertain = np.flatnonzero(worst.uncertain)
         sample = uncertain[~certified(model, points, worst, uncertain)]
-    logger.info(
-        "airspace: %d points on %d candidates (%d within reach of a runway or airport); "
-        "%d where airports of different elevations meet, also sampled every %g m",
-        len(points.x),
-        len(geoms),
-        reached.near().size,
-        sample.size,
-        spacing_m,
-    )
+    counts = np.array([len(points.x), reached.near().size, sample.size])
     worst.uncertain = np.zeros(len(geoms), dtype=bool)
     worst.uncertain[sample] = True
     if sample.size == 0:
-        return worst
+        return worst, counts
     sampled = sampled_points(geoms[sample], model, spacing_m)
-    return combine(worst, worst_points(model, sampled, ground_of, structure_ft), sample)
+    return combine(worst, worst_points(model, sampled, ground_of, structure_ft), sample), counts
