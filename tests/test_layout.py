@@ -138,7 +138,7 @@ def test_no_import_cycle_in_the_package() -> None:
 # shared helpers): the data flows one way.
 SHARED = ("siteselect._errors", "siteselect.units", "siteselect.geo", "siteselect.hashing")
 LAYERS = {
-    "siteselect.config": ("siteselect.decision.transforms",),
+    "siteselect.config": ("siteselect.decision.transforms", "siteselect.decision.weights"),
     "siteselect.study": ("siteselect.config", "siteselect.network"),
     "siteselect.network": ("siteselect.config", "siteselect.study"),
     "siteselect.criteria": (
