@@ -99,7 +99,14 @@ def critical_changes(
             if up.any():
                 best = _first(flip, up, -slope)
                 increase, up_leader = float(flip[best]), str(ids[others[best]])
-            down = (slope > 0) & (flip >= -1.0)
+            # reachable before the weight is 0? The sign of the gap at weight 0, computed
+            # without criterion k (exact where the other scores are equal): a tie there
+            # goes to the smaller id
+            rest = np.delete(a, k)
+            at_zero = np.delete(lead, k) @ rest - np.delete(rows, k, axis=1) @ rest
+            reach = (at_zero < 0) | ((at_zero == 0) & (ids[others] < ids[leader]))
+            down = (slope > 0) & reach
+            flip = np.where(down, np.maximum(flip, -1.0), flip)
             if down.any():
                 best = _first(-flip, down, slope)
                 decrease, down_leader = float(-flip[best]), str(ids[others[best]])

@@ -206,13 +206,40 @@ def score_bounds(
 def contenders(
     scores: np.ndarray, eligible: np.ndarray, draws: np.ndarray, aggregation: Aggregation, k: int
 ) -> np.ndarray:
-    """Positions of the eligible candidates that can rank in the top ``k`` under some draw."""
+    """Positions of the eligible candidates that can rank in the top ``k`` under some draw.
+
+    Two exact tests, cheapest first: a candidate whose upper bound is below the
+    ``k``-th best lower bound (:func:`score_bounds`) cannot enter the top ``k``;
+    nor can one that each of ``k`` reference candidates (the best lower bounds)
+    beats under every draw. For the weighted sum (and the weighted product, on
+    ``log s``), ``j`` beats ``i`` under every draw when
+    ``sum_k max(lo_k x_k, hi_k x_k) < 0`` with ``x = s_i - s_j``: the bound on
+    the difference cancels what the two have in common, so it is much tighter
+    than comparing the two candidates' own bounds.
+    """
     positions = np.flatnonzero(eligible)
     if len(positions) <= k:
         return positions
     low, high = score_bounds(scores[positions], draws, aggregation)
     kth = np.partition(low, len(low) - k)[len(low) - k]
-    return positions[high >= kth * (1 - 1e-12) - 1e-15]
+    keep = high >= kth - 1e-12 * max(abs(kth), 1.0)
+    positions, low = positions[keep], low[keep]
+    if len(positions) <= k or aggregation.method == "owa":
+        return positions
+    values = np.nan_to_num(scores[positions], nan=0.0)
+    if aggregation.method == "weighted_product":
+        with np.errstate(divide="ignore"):
+            values = np.log(values)
+        if not np.isfinite(values).all():  # a zero score: keep to the first test
+            return positions
+    lo, hi = draws.min(axis=0), draws.max(axis=0)
+    references = np.argpartition(-low, k - 1)[:k]
+    beaten = np.zeros(len(positions), dtype=np.int64)
+    for ref in references:
+        x = values - values[ref]
+        best_case = np.maximum(x * lo, x * hi).sum(axis=1)
+        beaten += best_case < -1e-12
+    return positions[beaten < k]
 
 
 def rank_acceptability(
