@@ -150,3 +150,12 @@ def test_order_weights_one_per_criterion(tmp_path: Path) -> None:
     assert str(info.value).startswith(
         f"{path}:{line}: aggregation.order_weights: order_weights has 2 entries for 4 criteria"
     )
+
+
+def test_doctests() -> None:
+    import doctest
+
+    from siteselect.decision import aggregation, sensitivity
+
+    for module in (aggregation, sensitivity):
+        assert doctest.testmod(module).failed == 0

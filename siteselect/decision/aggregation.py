@@ -63,7 +63,7 @@ def quantifier_weights(n: int, alpha: float) -> np.ndarray:
 
     >>> quantifier_weights(4, 1.0).tolist()
     [0.25, 0.25, 0.25, 0.25]
-    >>> [round(v, 4) for v in quantifier_weights(2, 2.0)]
+    >>> quantifier_weights(2, 2.0).round(4).tolist()
     [0.25, 0.75]
     """
     j = np.arange(n + 1, dtype="float64") / n

@@ -23,6 +23,7 @@ million candidates the check costs two matrix-vector products.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -310,7 +311,22 @@ def statement(
     new = crit.weight * (1 + sign * change)
     verb = "falls" if direction == "decrease" else "rises"
     who = f"#{ranks_of[leader]}" if leader in ranks_of else leader
-    return f"{text}; {who} leads if the {label} weight {verb} from {crit.weight:.3g} to {new:.3g}."
+    return (
+        f"{text}; {who} leads if the {short_label(label)} weight {verb} from "
+        f"{crit.weight:.3g} to {new:.3g}."
+    )
+
+
+def short_label(label: str) -> str:
+    """A label inside a sentence: without its parenthesis, first letter lower case.
+
+    >>> short_label("Target households reached (drive time, gravity)"), short_label("PGA (g)")
+    ('target households reached', 'PGA')
+    """
+    text = re.sub(r"\s*\([^)]*\)", "", label).strip() or label
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        text = text[0].lower() + text[1:]
+    return text
 
 
 def analyse(
