@@ -77,7 +77,7 @@ def _cell(value: object) -> object:
 def tornado_chart(result: SensitivityResult) -> bytes:
     """Horizontal bars: #1's margin at -spread and +spread of each weight, widest first."""
     sweep = result.sweep
-    fig = Figure(figsize=(7.5, 0.5 * max(len(result.names), 2) + 1.4))
+    fig = Figure(figsize=(9.0, 0.5 * max(len(result.names), 2) + 1.4))
     ax = fig.add_subplot()
     if sweep is None:
         ax.text(0.5, 0.5, "no sweep computed", ha="center", va="center")
@@ -105,7 +105,7 @@ def tornado_chart(result: SensitivityResult) -> bytes:
     ax.axvline(sweep.base_margin, color="#111827", linewidth=1)
     ax.axvline(0, color="#9ca3af", linestyle="--", linewidth=1)
     ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlabel("#1's score margin over the best other site (below 0: #1 loses first place)")
+    ax.set_xlabel("#1's lead over the best other site, in score (below 0: #1 is no longer first)")
     ax.set_title("One weight at a time (the others held)", fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -117,20 +117,23 @@ def acceptability_chart(rows: list[dict[str, object]]) -> bytes:
     fig = Figure(figsize=(7.5, 3.4))
     ax = fig.add_subplot()
     x = np.arange(len(rows))
-    for offset, key, color in (
-        (-0.27, "p_rank1", "#c2410c"),
-        (0.0, "p_top3", "#2563eb"),
-        (0.27, "p_top10", "#16a34a"),
+    for offset, key, color, name in (
+        (-0.27, "p_rank1", "#c2410c", "P(rank 1)"),
+        (0.0, "p_top3", "#2563eb", "P(top 3)"),
+        (0.27, "p_top10", "#16a34a", "P(top 10)"),
     ):
         ax.bar(
             x + offset,
             [float(r[key]) for r in rows],
             width=0.26,
             color=color,  # type: ignore[arg-type]
-            label=key.replace("p_", "P(").replace("rank1", "rank 1") + ")",
+            label=name,
         )
-    ax.set_xticks(x, [f"#{r['rank']}\n{r['candidate_id']}" for r in rows], fontsize=7)
-    ax.set_ylim(0, 1)
+    ax.set_xticks(
+        x, [f"#{r['rank']} {r['candidate_id']}" for r in rows], fontsize=7, rotation=30, ha="right"
+    )
+    ax.set_ylim(0, 1.15)
+    ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
     ax.set_ylabel("share of weight draws")
     ax.legend(fontsize=8, ncols=3, loc="upper right")
     fig.tight_layout()
