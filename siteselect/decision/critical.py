@@ -80,31 +80,32 @@ def critical_changes(
     """
     weights = np.asarray(weights, dtype="float64")
     a = weights / weights.max()  # relative changes do not depend on the scale
-    filled = np.nan_to_num(np.asarray(scores, dtype="float64"), nan=0.0)
+    filled = filled_scores(scores)
     others = np.flatnonzero(eligible)
     others = others[others != leader]
-    rows = filled[others]
     lead = filled[leader]
-    gap = lead @ a - rows @ a  # N_L - N_B >= 0
-    gap = np.maximum(gap, 0.0)  # rounding: the leader is never behind
+    ahead = lead - filled[others]  # s_L - s_B per criterion
+    raw_gap = ahead @ a  # N_L - N_B; differences first: exact where the scores agree
+    gap = np.maximum(raw_gap, 0.0)  # rounding: the leader is never behind
     out = []
     for k, name in enumerate(names):
         decrease = increase = None
         down_leader = up_leader = None
         if a[k] > 0 and len(others):
-            slope = a[k] * (lead[k] - rows[:, k])  # g_B
+            slope = a[k] * ahead[:, k]  # g_B
             with np.errstate(divide="ignore", invalid="ignore"):
                 flip = -gap / slope
             up = slope < 0
             if up.any():
                 best = _first(flip, up, -slope)
                 increase, up_leader = float(flip[best]), str(ids[others[best]])
-            # reachable before the weight is 0? The sign of the gap at weight 0, computed
-            # without criterion k (exact where the other scores are equal): a tie there
-            # goes to the smaller id
-            rest = np.delete(a, k)
-            at_zero = np.delete(lead, k) @ rest - np.delete(rows, k, axis=1) @ rest
-            reach = (at_zero < 0) | ((at_zero == 0) & (ids[others] < ids[leader]))
+            # reachable before the weight is 0? The sign of the gap at weight 0 (exactly 0
+            # where the other scores agree): a tie there goes to the smaller id
+            at_zero = raw_gap - slope
+            reach = at_zero < 0
+            tied = np.flatnonzero(at_zero == 0)
+            if len(tied):
+                reach[tied] = ids[others[tied]] < ids[leader]
             down = (slope > 0) & reach
             flip = np.where(down, np.maximum(flip, -1.0), flip)
             if down.any():
@@ -118,9 +119,15 @@ def critical_changes(
 
 def _first(change: np.ndarray, mask: np.ndarray, speed: np.ndarray) -> int:
     """Position of the smallest ``change`` in ``mask``; ties: the fastest to overtake."""
-    positions = np.flatnonzero(mask)
-    order = np.lexsort((-speed[positions], change[positions]))
-    return int(positions[order[0]])
+    masked = np.where(mask, change, np.inf)
+    tied = np.flatnonzero(masked == masked.min())
+    return int(tied[np.argmax(speed[tied])])
+
+
+def filled_scores(scores: np.ndarray) -> np.ndarray:
+    """``scores`` as float64 with NaN as 0 (the array itself when it has no NaN)."""
+    scores = np.asarray(scores, dtype="float64")
+    return np.where(np.isnan(scores), 0.0, scores) if np.isnan(scores).any() else scores
 
 
 def leader_of(totals: np.ndarray, eligible: np.ndarray, ids: np.ndarray) -> int:

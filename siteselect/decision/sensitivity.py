@@ -30,7 +30,12 @@ from typing import Any
 import numpy as np
 
 from siteselect.decision.aggregation import Aggregation, aggregate_draws
-from siteselect.decision.critical import CriticalChange, critical_changes, leader_of
+from siteselect.decision.critical import (
+    CriticalChange,
+    critical_changes,
+    filled_scores,
+    leader_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -173,22 +178,15 @@ def score_bounds(
     largest value over the draws, so it lies within ``sum lo s / sum hi`` and
     ``sum hi s / sum lo`` (clipped to the scores' range).
     """
-    filled = np.nan_to_num(scores, nan=0.0)
+    filled = filled_scores(scores)
     lo, hi = draws.min(axis=0), draws.max(axis=0)
     if aggregation.method == "weighted_sum":
-        return filled @ lo, filled @ hi
+        return simplex_bounds(filled, lo, hi)
     if aggregation.method == "weighted_product":
-        used = hi > 0
         with np.errstate(divide="ignore"):
-            logs = np.log(filled[:, used])
-        with np.errstate(invalid="ignore"):
-            low = np.exp(np.where(np.isinf(logs), -np.inf, logs) @ hi[used])
-            high = np.where(
-                (np.isinf(logs) & (lo[used] > 0)).any(axis=1),
-                0.0,
-                np.exp(np.where(np.isinf(logs), 0.0, logs) @ lo[used]),
-            )
-        return np.nan_to_num(low, nan=0.0), high
+            logs = np.maximum(np.log(filled), -1e300)  # log 0: a finite stand-in, exp gives 0
+        low, high = simplex_bounds(logs, lo, hi)
+        return np.exp(low), np.exp(high)
     v = np.asarray(aggregation.order_weights)
     position = np.argsort(np.argsort(-filled, axis=1, kind="stable"), axis=1)
     vp = v[position]
@@ -204,34 +202,59 @@ def score_bounds(
     return np.minimum(low, high), high
 
 
+def simplex_bounds(
+    values: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Least and greatest ``w . x`` per row over weights ``lo <= w <= hi`` summing to 1.
+
+    Every draw lies in that polytope, so these bound the row's total under every
+    draw. A fractional knapsack, in closed form: start from ``lo`` and give the
+    remaining mass ``1 - sum lo`` to the row's largest values first (greatest)
+    or its smallest first (least), each up to ``hi - lo``.
+    """
+    order = np.argsort(values, axis=1)  # ascending
+    ranked = np.take_along_axis(values, order, axis=1)
+    room = (hi - lo)[order]
+    spare = 1.0 - lo.sum()
+    base = values @ lo
+    out = []
+    for ranked_x, room_x in ((ranked, room), (ranked[:, ::-1], room[:, ::-1])):
+        before = np.cumsum(room_x, axis=1) - room_x
+        given = np.clip(spare - before, 0.0, room_x)
+        out.append(base + (given * ranked_x).sum(axis=1))
+    return out[0], out[1]
+
+
 def contenders(
     scores: np.ndarray, eligible: np.ndarray, draws: np.ndarray, aggregation: Aggregation, k: int
 ) -> np.ndarray:
     """Positions of the eligible candidates that can rank in the top ``k`` under some draw.
 
-    Two exact tests, cheapest first: a candidate whose upper bound is below the
-    ``k``-th best lower bound (:func:`score_bounds`) cannot enter the top ``k``;
-    nor can one that each of ``k`` reference candidates (the best lower bounds)
-    beats under every draw. For the weighted sum (and the weighted product, on
-    ``log s``), ``j`` beats ``i`` under every draw when
-    ``sum_k max(lo_k x_k, hi_k x_k) < 0`` with ``x = s_i - s_j``: the bound on
-    the difference cancels what the two have in common, so it is much tighter
-    than comparing the two candidates' own bounds.
+    Exact tests, cheapest first; each drops a candidate that cannot enter the
+    top ``k``: (1) its upper bound is below the ``k``-th best lower bound, with
+    the cheap bounds of :func:`centred_bounds` over all candidates, then (2)
+    with the tight ones of :func:`score_bounds` over those left; (3) each of
+    ``k`` reference candidates (the best lower bounds) beats it under every
+    draw. For the weighted sum (and the weighted product, on ``log s``), ``j``
+    beats ``i`` under every draw when ``sum_k max(lo_k x_k, hi_k x_k) < 0`` with
+    ``x = s_i - s_j``: the bound on the difference cancels what the two have in
+    common, so it is much tighter than comparing the two candidates' own bounds.
     """
     positions = np.flatnonzero(eligible)
     if len(positions) <= k:
         return positions
+    if aggregation.method != "owa":
+        positions = _above_kth(positions, *centred_bounds(scores[positions], draws, aggregation), k)
     low, high = score_bounds(scores[positions], draws, aggregation)
-    kth = np.partition(low, len(low) - k)[len(low) - k]
-    keep = high >= kth - 1e-12 * max(abs(kth), 1.0)
+    keep = _above_kth(np.arange(len(positions)), low, high, k)
     positions, low = positions[keep], low[keep]
     if len(positions) <= k or aggregation.method == "owa":
         return positions
-    values = np.nan_to_num(scores[positions], nan=0.0)
+    values = filled_scores(scores[positions])
     if aggregation.method == "weighted_product":
         with np.errstate(divide="ignore"):
             values = np.log(values)
-        if not np.isfinite(values).all():  # a zero score: keep to the first test
+        if not np.isfinite(values).all():  # a zero score: keep to the first tests
             return positions
     lo, hi = draws.min(axis=0), draws.max(axis=0)
     references = np.argpartition(-low, k - 1)[:k]
@@ -241,6 +264,36 @@ def contenders(
         best_case = np.maximum(x * lo, x * hi).sum(axis=1)
         beaten += best_case < -1e-12
     return positions[beaten < k]
+
+
+def _above_kth(positions: np.ndarray, low: np.ndarray, high: np.ndarray, k: int) -> np.ndarray:
+    """The positions whose ``high`` reaches the ``k``-th largest ``low`` (a hair of slack)."""
+    if len(positions) <= k:
+        return positions
+    kth = np.partition(low, len(low) - k)[len(low) - k]
+    return positions[high >= kth - 1e-12 * max(abs(kth), 1.0)]
+
+
+def centred_bounds(
+    scores: np.ndarray, draws: np.ndarray, aggregation: Aggregation
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cheap bounds of each total over the draws: two matrix-vector products.
+
+    Weighted sum: every draw ``W_d`` and the mean draw ``w`` sum to 1, so
+    ``(W_d - w) . s = (W_d - w) . (s - c)`` for any constant ``c``, and
+    ``|S_d - S_w| <= sum_k delta_k |s_k - 1/2|`` with ``delta_k = max_d |W_dk - w_k|``.
+    Weighted product: the same on ``log s`` with ``c = 0``, through ``exp``.
+    """
+    filled = filled_scores(scores)
+    centre = draws.mean(axis=0)
+    delta = np.abs(draws - centre).max(axis=0)
+    if aggregation.method == "weighted_product":
+        with np.errstate(divide="ignore"):
+            logs = np.maximum(np.log(filled), -1e300)
+        middle, reach = logs @ centre, -(logs @ delta)
+        return np.exp(middle - reach), np.exp(middle + reach)
+    middle, reach = filled @ centre, np.abs(filled - 0.5) @ delta
+    return middle - reach, middle + reach
 
 
 def rank_acceptability(
@@ -349,7 +402,8 @@ def analyse(
     """
     if not eligible.any():
         return None
-    ids = np.asarray(ids).astype(str)
+    ids = np.asarray(ids)  # strings (or objects that are strings): compared, never converted
+    scores = filled_scores(scores)  # NaN counts as 0, as in the totals: once here
     draws = draw_weights(weights, settings)
     acceptability = rank_acceptability(scores, eligible, ids, draws, aggregation)
     exact = aggregation.method == "weighted_sum"
