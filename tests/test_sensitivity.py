@@ -20,6 +20,7 @@ from siteselect.decision.sensitivity import (
     Settings,
     analyse,
     centred_bounds,
+    critical_values,
     draw_weights,
     rank_acceptability,
     score_bounds,
@@ -28,20 +29,28 @@ from siteselect.outputs.files import write_outputs
 from siteselect.pipeline import run
 
 
-def naive_leaders(scores: np.ndarray, weights: np.ndarray, ids: list[str]) -> list[str]:
-    """Per weight vector (rows of ``weights``): the best weighted sum, ties to the smaller id.
+def naive_leaders(
+    scores: np.ndarray, weights: np.ndarray, ids: list[str], product: bool = False
+) -> list[str]:
+    """Per weight vector (rows of ``weights``): the best weighted sum (or product
+    ``prod s ** w``), ties to the smaller id.
 
     ``ids`` are in sorted order, so the first candidate reaching the best total leads.
     """
     assert ids == sorted(ids)
-    totals = weights @ scores.T
+    if product:
+        totals = np.prod(scores[None, :, :] ** weights[:, None, :], axis=2)
+    else:
+        totals = weights @ scores.T
     best = totals.max(axis=1, keepdims=True)
     at_best = totals >= best - 1e-12 * np.maximum(1.0, best)
     return [ids[i] for i in np.argmax(at_best, axis=1)]
 
 
-def naive_leader(scores: np.ndarray, weights: np.ndarray, ids: list[str]) -> str:
-    return naive_leaders(scores, weights[None, :], ids)[0]
+def naive_leader(
+    scores: np.ndarray, weights: np.ndarray, ids: list[str], product: bool = False
+) -> str:
+    return naive_leaders(scores, weights[None, :], ids, product)[0]
 
 
 def _near_ties(scores: np.ndarray, weights: np.ndarray) -> bool:
@@ -77,21 +86,27 @@ DECREASES = np.linspace(0, 1, 801)[1:]
 
 
 @settings(max_examples=200)
-@given(small_cases)
-def test_critical_changes_agree_with_a_brute_force_search(case: tuple) -> None:
+@given(small_cases, st.booleans())
+def test_critical_changes_agree_with_a_brute_force_search(case: tuple, product: bool) -> None:
+    """Weighted sum; weighted product (scores > 0 here) through its logs, against
+    a plain product."""
     rows, raw = case
     scores = np.array(rows, dtype=float) / 20
+    method = Aggregation("weighted_product" if product else "weighted_sum")
+    if product:
+        scores = (scores + 0.05) / 1.05
+    values = critical_values(scores, method)
     weights = np.array(raw, dtype=float)
     ids = [f"C{i:02d}" for i in range(len(rows))]
     ids_array = np.array(ids)
     # exact ties of distinct candidates (at the weights or at a weight of 0) are decided by
     # rounding in either arithmetic: left out, as rounding makes them arbitrary
-    assume(not _near_ties(scores, weights))
-    leader_id = naive_leader(scores, weights / weights.sum(), ids)  # the brute-force oracle
+    assume(not _near_ties(values, weights))
+    leader_id = naive_leader(scores, weights / weights.sum(), ids, product)  # the oracle
     leader = ids.index(leader_id)
-    assert leader == leader_of(scores @ weights, np.ones(len(ids), bool), ids_array)
+    assert leader == leader_of(values @ weights, np.ones(len(ids), bool), ids_array)
     found = critical_changes(
-        scores,
+        values,
         np.ones(len(ids), bool),
         ids_array,
         leader,
@@ -103,7 +118,7 @@ def test_critical_changes_agree_with_a_brute_force_search(case: tuple) -> None:
             (INCREASES, change.increase_to_flip, change.new_leader_increase, 1),
             (DECREASES, change.decrease_to_flip, change.new_leader_decrease, -1),
         ):
-            leaders = naive_leaders(scores, changed(weights, k, sign * grid), ids)
+            leaders = naive_leaders(scores, changed(weights, k, sign * grid), ids, product)
             flips = [i for i, who in enumerate(leaders) if who != leader_id]
             if exact is None:
                 assert not flips, (k, sign, grid[flips[0]] if flips else None)
@@ -118,7 +133,8 @@ def test_critical_changes_agree_with_a_brute_force_search(case: tuple) -> None:
             just_past = exact + 1e-7 * (1 + exact)
             if sign < 0:
                 just_past = min(just_past, 1.0)
-            assert naive_leaders(scores, changed(weights, k, sign * just_past), ids) == [new]
+            past = changed(weights, k, sign * just_past)
+            assert naive_leaders(scores, past, ids, product) == [new]
 
 
 def test_a_zero_weight_has_no_relative_critical_change() -> None:

@@ -1,6 +1,7 @@
 """The smallest change of one weight that changes the #1 site, in closed form.
 
-For the weighted sum (Triantaphyllou and Sanchez, "A sensitivity analysis
+For the weighted sum (and the weighted product, on ``log s``: see
+:func:`siteselect.decision.sensitivity.critical_values`) (Triantaphyllou and Sanchez, "A sensitivity analysis
 approach for some deterministic multi-criteria decision-making methods",
 Decision Sciences 28(1), 1997, pp. 151-194). Convention: one weight ``a_k``
 changes by a relative amount ``r`` (``a_k -> a_k (1 + r)``) while the other
@@ -97,7 +98,7 @@ def critical_changes(
                 flip = -gap / slope
             up = slope < 0
             if up.any():
-                best = _first(flip, up, -slope)
+                best = _first(flip, up, -slope, ids, others)
                 increase, up_leader = float(flip[best]), str(ids[others[best]])
             # reachable before the weight is 0? The sign of the gap at weight 0 (exactly 0
             # where the other scores agree): a tie there goes to the smaller id
@@ -109,7 +110,7 @@ def critical_changes(
             down = (slope > 0) & reach
             flip = np.where(down, np.maximum(flip, -1.0), flip)
             if down.any():
-                best = _first(-flip, down, slope)
+                best = _first(-flip, down, slope, ids, others)
                 decrease, down_leader = float(-flip[best]), str(ids[others[best]])
         out.append(
             CriticalChange(name, float(weights[k]), decrease, increase, down_leader, up_leader)
@@ -117,11 +118,16 @@ def critical_changes(
     return out
 
 
-def _first(change: np.ndarray, mask: np.ndarray, speed: np.ndarray) -> int:
-    """Position of the smallest ``change`` in ``mask``; ties: the fastest to overtake."""
+def _first(
+    change: np.ndarray, mask: np.ndarray, speed: np.ndarray, ids: np.ndarray, others: np.ndarray
+) -> int:
+    """Position of the smallest ``change`` in ``mask``; ties (to rounding): the fastest
+    to overtake, the one leading just past the threshold; then the smaller id."""
     masked = np.where(mask, change, np.inf)
-    tied = np.flatnonzero(masked == masked.min())
-    return int(tied[np.argmax(speed[tied])])
+    least = masked.min()
+    tied = np.flatnonzero(masked <= least + 1e-12 * max(1.0, abs(least)))
+    fastest = tied[speed[tied] == speed[tied].max()]
+    return int(fastest[np.argmin(ids[others[fastest]])]) if len(fastest) > 1 else int(fastest[0])
 
 
 def filled_scores(scores: np.ndarray) -> np.ndarray:

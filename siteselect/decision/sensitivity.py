@@ -382,6 +382,24 @@ def short_label(label: str) -> str:
     return text
 
 
+LOG_ZERO = -1e6
+"""``log 0`` in the weighted product's critical changes: a zero score weighs
+``-1e6`` times its weight in ``log S`` (the total is ``exp`` of it: 0), and
+nothing once its weight is 0, as in the product itself."""
+
+
+def critical_values(scores: np.ndarray, aggregation: Aggregation) -> np.ndarray:
+    """What the critical-change formula is linear in: the scores, or their logs.
+
+    The weighted product ranks by ``log S = sum_j w_j log s_j``, the weighted
+    sum's form over ``log s``, so the same closed form applies.
+    """
+    if aggregation.method != "weighted_product":
+        return scores
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(scores), LOG_ZERO)
+
+
 def analyse(
     scores: np.ndarray,
     eligible: np.ndarray,
@@ -397,8 +415,8 @@ def analyse(
     """Rank acceptability, critical weight changes and (optionally) the sweep.
 
     Returns None when no candidate is ranked. Critical changes are exact for the
-    weighted sum (:mod:`siteselect.decision.critical`); for the other methods the
-    list is empty.
+    weighted sum and, on ``log s``, the weighted product
+    (:mod:`siteselect.decision.critical`); for owa the list is empty.
     """
     if not eligible.any():
         return None
@@ -406,9 +424,15 @@ def analyse(
     scores = filled_scores(scores)  # NaN counts as 0, as in the totals: once here
     draws = draw_weights(weights, settings)
     acceptability = rank_acceptability(scores, eligible, ids, draws, aggregation)
-    exact = aggregation.method == "weighted_sum"
+    exact = aggregation.method in ("weighted_sum", "weighted_product")
     leader = int(np.nanargmin(np.where(eligible, ranks, np.inf)))
-    critical = critical_changes(scores, eligible, ids, leader, weights, names) if exact else []
+    critical = (
+        critical_changes(
+            critical_values(scores, aggregation), eligible, ids, leader, weights, names
+        )
+        if exact
+        else []
+    )
     in_table = acceptability.positions == leader
     p_first = float(acceptability.p_rank1[in_table][0]) if in_table.any() else 0.0
     ranked = np.flatnonzero(eligible & (ranks <= 1000))

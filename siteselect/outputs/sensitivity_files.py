@@ -7,7 +7,7 @@
     ``criterion, weight, decrease_to_flip, increase_to_flip, new_leader``: the
     smallest relative decrease / increase of each weight (others held) that
     changes the #1 site (empty: none does), and the site that then leads (past
-    the nearer of the two). Weighted sum only: for other aggregations the file
+    the nearer of the two). Weighted sum and weighted product: for owa the file
     holds the header alone.
 ``tornado.png``
     One-at-a-time sweeps: the #1 site's margin over the best other site with
