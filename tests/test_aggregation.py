@@ -155,7 +155,7 @@ def test_order_weights_one_per_criterion(tmp_path: Path) -> None:
 def test_doctests() -> None:
     import doctest
 
-    from siteselect.decision import aggregation, sensitivity
+    from siteselect.decision import aggregation, sensitivity, weights
 
-    for module in (aggregation, sensitivity):
+    for module in (aggregation, sensitivity, weights):
         assert doctest.testmod(module).failed == 0

@@ -144,7 +144,7 @@ def test_inconsistent_config_is_refused_naming_the_judgement_and_its_line(tmp_pa
     text = str(info.value)
     line = line_of(path, "seismic: {members")
     assert text.startswith(f"{path}:{line}: weights.ahp.seismic.competition: ")
-    assert "consistency ratio" in text and "seismic vs competition = 0.111" in text
+    assert "consistency ratio" in text and "seismic vs competition = 1/9" in text
     assert "allow_inconsistent: true" in text
     allowed = _ahp_config(tmp_path, section + "  allow_inconsistent: true\n")
     config = load_config(allowed, check_files=False)

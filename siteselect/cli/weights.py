@@ -18,6 +18,7 @@ def weights_command(ctx: click.Context, config: Path) -> None:
     """Print each criterion's weight, normalised to sum 1 (and AHP's consistency ratio)."""
     from siteselect.config import load_config
     from siteselect.decision.scoring import weight_shares
+    from siteselect.decision.weights import judgement_text
 
     loaded = load_config(config, check_files=False)
     names = list(loaded.criteria)
@@ -47,7 +48,7 @@ def weights_command(ctx: click.Context, config: Path) -> None:
         if ahp.worst is not None:
             stdout.print(
                 f"most inconsistent judgement: {ahp.worst.row} vs {ahp.worst.column} = "
-                f"{ahp.worst.value:g} (the weights imply {ahp.implied:.2g})",
+                f"{judgement_text(ahp.worst.value)} (the weights imply {ahp.implied:.2g})",
                 highlight=False,
             )
     stdout.print(f"aggregation: {aggregation}", highlight=False)

@@ -1,9 +1,9 @@
 """The smallest change of one weight that changes the #1 site, in closed form.
 
-For the weighted sum (and the weighted product, on ``log s``: see
-:func:`siteselect.decision.sensitivity.critical_values`) (Triantaphyllou and Sanchez, "A sensitivity analysis
+For the weighted sum (Triantaphyllou and Sanchez, "A sensitivity analysis
 approach for some deterministic multi-criteria decision-making methods",
-Decision Sciences 28(1), 1997, pp. 151-194). Convention: one weight ``a_k``
+Decision Sciences 28(1), 1997, pp. 151-194), and the weighted product on
+``log s`` (:func:`siteselect.decision.sensitivity.critical_values`). Convention: one weight ``a_k``
 changes by a relative amount ``r`` (``a_k -> a_k (1 + r)``) while the other
 configured weights are held; then all are normalised, which is the same as
 rescaling the others proportionally. With ``N_i = sum_j a_j s_ij``, candidate

@@ -206,13 +206,24 @@ def ahp_weights(names: Sequence[str], judgements: Mapping[str, Mapping[str, floa
     return AhpResult(tuple(names), matrix, weights, lambda_max, ci, cr, worst, implied)
 
 
+def judgement_text(value: float) -> str:
+    """A judgement as written on Saaty's scale: ``3``, ``1/3``, ``2.5``.
+
+    >>> judgement_text(3.0), judgement_text(1 / 9), judgement_text(0.4)
+    ('3', '1/9', '0.4')
+    """
+    if value < 1 and abs(1 / value - round(1 / value)) < 1e-9:
+        return f"1/{round(1 / value)}"
+    return f"{value:g}"
+
+
 def inconsistency_message(result: AhpResult, limit: float) -> str:
     """The refusal of judgements with ``CR > limit``, naming the most inconsistent one."""
     worst = result.worst
     assert worst is not None
     return (
         f"the judgements are inconsistent (consistency ratio {result.cr:.3f} > {limit:g}); "
-        f"the most inconsistent is {worst.row} vs {worst.column} = {worst.value:g} "
+        f"the most inconsistent is {worst.row} vs {worst.column} = {judgement_text(worst.value)} "
         f"(the other judgements imply about {result.implied:.2g}): revise it, or set "
         "'allow_inconsistent: true' under weights"
     )
