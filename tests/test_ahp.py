@@ -7,14 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from siteselect._errors import ConfigError
-from siteselect.cli import cli
 from siteselect.config import load_config
 from siteselect.decision.weights import RANDOM_INDEX, AhpError, ahp_weights, pairwise_matrix
 from tests._lines import line_of
 from tests._world import WORLD_CONFIG
+from tests.test_cli import invoke
 
 # Saaty, T. L. (2008), "Decision making with the analytic hierarchy process",
 # Int. J. Services Sciences 1(1), 83-98: "Which drink is consumed more in the
@@ -172,7 +171,7 @@ def test_missing_pair_in_config_is_named(tmp_path: Path) -> None:
 
 
 def test_weights_command_prints_weights_and_cr(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["weights", str(_ahp_config(tmp_path))], obj={})
+    result = invoke("weights", str(_ahp_config(tmp_path)))
     assert result.exit_code == 0, result.output
     assert "consistency ratio 0.0" in result.output
     assert "freeway_access" in result.output and "AHP" in result.output
@@ -181,6 +180,6 @@ def test_weights_command_prints_weights_and_cr(tmp_path: Path) -> None:
 def test_weights_command_direct_weights_are_normalised(tmp_path: Path) -> None:
     path = tmp_path / "direct.yaml"
     path.write_text(WORLD_CONFIG, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["weights", str(path)], obj={})
+    result = invoke("weights", str(path))
     assert result.exit_code == 0, result.output
     assert "0.375" in result.output and "0.125" in result.output  # 3/8 and 1/8

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from siteselect._errors import OutputError
-from siteselect.cli import cli
 from siteselect.config import load_config
 from siteselect.decision.compare import compare_runs, load_run, run_differences
 from siteselect.outputs.files import write_outputs
 from siteselect.pipeline import run
+from tests.test_cli import invoke, one_line_error
 
 
 def _folder(
@@ -65,7 +64,7 @@ def test_entering_leaving_and_rank_changes(tmp_path: Path) -> None:
     assert differences["criterion c"] == ("absent", "added")
     assert "constraints.zone" in differences
     assert differences["input hazard (sha256)"] == ("1" * 12, "2" * 12)
-    result = CliRunner().invoke(cli, ["compare", str(a), str(b)], obj={})
+    result = invoke("compare", str(a), str(b))
     assert result.exit_code == 0, result.output
     assert "1 entered and 1 left the top 2" in result.output
     written = pd.read_csv(b / "compare.csv", dtype={"candidate_id": str})
@@ -81,11 +80,10 @@ def test_a_folder_without_run_files_is_one_line(tmp_path: Path, missing: str) ->
         OutputError, match=f"no {missing}; give the output folder of 'siteselect run'"
     ):
         load_run(bad)
-    result = CliRunner().invoke(cli, ["compare", str(good), str(bad)], obj={})
-    assert result.exit_code == 2
-    assert result.output.strip().splitlines() == [
+    result = invoke("compare", str(good), str(bad))
+    assert one_line_error(result) == (
         f"error: {bad}: no {missing}; give the output folder of 'siteselect run'"
-    ]
+    )
 
 
 def test_not_a_folder(tmp_path: Path) -> None:
@@ -103,10 +101,8 @@ def test_two_real_runs_with_another_weight(world_config: Path, tmp_path: Path) -
     assert ("weight competition", "1.0", "9.0") in differences
     assert [d[0] for d in differences if d[0].startswith("input")] == ["input config (sha256)"]
     out = tmp_path / "elsewhere"
-    result = CliRunner().invoke(
-        cli,
-        ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--top", "3", "--out", str(out)],
-        obj={},
+    result = invoke(
+        "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--top", "3", "--out", str(out)
     )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "compare.csv")

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from siteselect.cli import cli
 from siteselect.config import load_config
 from siteselect.decision.aggregation import Aggregation, aggregate_draws, resolve
 from siteselect.decision.critical import critical_changes, leader_of
@@ -27,6 +25,7 @@ from siteselect.decision.sensitivity import (
 )
 from siteselect.outputs.files import write_outputs
 from siteselect.pipeline import run
+from tests.test_cli import invoke
 
 
 def naive_leaders(
@@ -295,7 +294,7 @@ def test_sensitivity_command_writes_its_files(world_config: Path, tmp_path: Path
         "--out",
         str(out),
     ]
-    result = CliRunner().invoke(cli, args, obj={})
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
     with (out / "sensitivity.csv").open() as handle:
         rows = list(csv.DictReader(handle))
@@ -313,5 +312,5 @@ def test_sensitivity_command_writes_its_files(world_config: Path, tmp_path: Path
     for name in ("tornado.png", "rank_acceptability.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     first = (out / "sensitivity.csv").read_bytes()
-    again = CliRunner().invoke(cli, args, obj={})
+    again = invoke(*args)
     assert again.exit_code == 0 and (out / "sensitivity.csv").read_bytes() == first
