@@ -20,7 +20,7 @@ from siteselect._errors import SiteSelectError
 from siteselect.config import Config
 from siteselect.criteria.base import REGISTRY, KindSpec, Measurement
 from siteselect.criteria.overlay import Overlay
-from siteselect.decision.aggregation import Aggregation, resolve
+from siteselect.decision.aggregation import Aggregation, from_config
 from siteselect.decision.exclusions import ExclusionAccount, ExclusionLedger
 from siteselect.decision.results import ConstraintInfo, CriterionInfo, RunResult
 from siteselect.decision.scoring import (
@@ -33,7 +33,7 @@ from siteselect.decision.scoring import (
     score_table,
     weight_shares,
 )
-from siteselect.decision.sensitivity import Settings, analyse
+from siteselect.decision.sensitivity import Settings, analyse_table
 from siteselect.network.demand_searches import searches_of
 from siteselect.outputs.context import context_overlays
 from siteselect.outputs.manifest import build_manifest
@@ -224,7 +224,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
     sensitivity = None
     if config.sensitivity.enabled and weighted:
         with timer.step("weight sensitivity"):
-            sensitivity = _quick_sensitivity(config, candidates, weighted, infos, aggregation)
+            sensitivity = _quick_sensitivity(config, candidates, infos, aggregation)
     overlays = context_overlays(study) + overlays
     account = _account(ledger, excluded)
     counts: dict[str, Any] = {
@@ -265,31 +265,19 @@ def _aggregation(config: Config, weighted: list[WeightedCriterion]) -> Aggregati
             "weights (normalised): %s",
             ", ".join(f"{c.name} {s:.3f}" for c, s in zip(weighted, shares, strict=True)),
         )
-    spec = config.aggregation
-    return resolve(spec.method, len(weighted), spec.order_weights, spec.alpha)
+    return from_config(config.aggregation, len(weighted))
 
 
 def _quick_sensitivity(
     config: Config,
     candidates: pd.DataFrame,
-    weighted: list[WeightedCriterion],
     infos: list[CriterionInfo],
     aggregation: Aggregation,
 ) -> dict[str, Any] | None:
     """``RunResult.sensitivity``: the quick check sized by the config's ``sensitivity``."""
     spec = config.sensitivity
-    names = [c.name for c in weighted]
-    result = analyse(
-        candidates[[f"score_{n}" for n in names]].to_numpy(dtype="float64"),
-        ~candidates["excluded"].to_numpy(dtype=bool),
-        candidates["candidate_id"].to_numpy(),
-        candidates["rank"].to_numpy(dtype="float64", na_value=np.nan),
-        np.array([c.weight for c in weighted], dtype="float64"),
-        names,
-        [i.label for i in infos],
-        aggregation,
-        Settings(spec.draws, spec.spread_pct, spec.seed, spec.distribution),
-    )
+    settings = Settings(spec.draws, spec.spread_pct, spec.seed, spec.distribution)
+    result = analyse_table(candidates, infos, aggregation, settings)
     if result is None:
         return None
     logger.info("%s", result.statement)

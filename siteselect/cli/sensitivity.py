@@ -92,12 +92,10 @@ def sensitivity_command(
     out_dir: Path | None,
 ) -> None:
     """Rank acceptability, critical weights and a tornado chart (CSV and PNG files)."""
-    import numpy as np
-
     from siteselect._errors import OutputError
     from siteselect.config import load_config
-    from siteselect.decision.aggregation import resolve
-    from siteselect.decision.sensitivity import Settings, analyse
+    from siteselect.decision.aggregation import from_config
+    from siteselect.decision.sensitivity import Settings, analyse_table
     from siteselect.outputs.sensitivity_files import write_sensitivity_files
     from siteselect.pipeline import run as run_pipeline
     from siteselect.preflight import preflight
@@ -118,25 +116,10 @@ def sensitivity_command(
     with reporter.step("check inputs"):
         preflight(loaded, None, "--out")
     result = run_pipeline(loaded, reporter)
-    cands = result.candidates
-    names = [c.name for c in result.criteria]
+    aggregation = from_config(loaded.aggregation, len(result.criteria))
     with reporter.step(f"weight sensitivity ({settings.draws} draws)"):
-        analysis = analyse(
-            cands[[f"score_{n}" for n in names]].to_numpy(dtype="float64"),
-            ~cands["excluded"].to_numpy(dtype=bool),
-            cands["candidate_id"].to_numpy(),
-            cands["rank"].to_numpy(dtype="float64", na_value=np.nan),
-            np.array([c.weight for c in result.criteria], dtype="float64"),
-            names,
-            [c.label for c in result.criteria],
-            resolve(
-                loaded.aggregation.method,
-                len(names),
-                loaded.aggregation.order_weights,
-                loaded.aggregation.alpha,
-            ),
-            settings,
-            with_sweep=True,
+        analysis = analyse_table(
+            result.candidates, result.criteria, aggregation, settings, with_sweep=True
         )
     if analysis is None:
         raise OutputError(f"{display_path(config)}: every candidate is excluded; nothing to rank")

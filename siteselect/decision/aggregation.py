@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from siteselect.config.aggregation import AggregationSpec
+
 METHODS = ("weighted_sum", "weighted_product", "owa")
 
 
@@ -83,6 +85,11 @@ def resolve(
     if len(order_weights) != n:
         raise ValueError(f"{len(order_weights)} order weights for {n} criteria")
     return Aggregation("owa", tuple(float(v) for v in order_weights), alpha)
+
+
+def from_config(spec: AggregationSpec, n: int) -> Aggregation:
+    """The config's ``aggregation`` resolved for ``n`` criteria."""
+    return resolve(spec.method, n, spec.order_weights, spec.alpha)
 
 
 def aggregate(

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from siteselect.decision.aggregation import Aggregation, aggregate_draws
 from siteselect.decision.critical import (
@@ -36,6 +38,7 @@ from siteselect.decision.critical import (
     filled_scores,
     leader_of,
 )
+from siteselect.decision.results import CriterionInfo
 
 logger = logging.getLogger(__name__)
 
@@ -449,4 +452,28 @@ def analyse(
     )
     return SensitivityResult(
         settings, ids, ranks, acceptability, critical, swept, names, labels, text, exact
+    )
+
+
+def analyse_table(
+    candidates: pd.DataFrame,
+    criteria: Sequence[CriterionInfo],
+    aggregation: Aggregation,
+    settings: Settings,
+    with_sweep: bool = False,
+) -> SensitivityResult | None:
+    """:func:`analyse` on a scored candidate table (``score_<name>``, ``excluded``,
+    ``candidate_id``, ``rank`` columns; :class:`~siteselect.decision.results.RunResult`)."""
+    names = [c.name for c in criteria]
+    return analyse(
+        candidates[[f"score_{n}" for n in names]].to_numpy(dtype="float64"),
+        ~candidates["excluded"].to_numpy(dtype=bool),
+        candidates["candidate_id"].to_numpy(),
+        candidates["rank"].to_numpy(dtype="float64", na_value=np.nan),
+        np.array([c.weight for c in criteria], dtype="float64"),
+        names,
+        [c.label for c in criteria],
+        aggregation,
+        settings,
+        with_sweep,
     )
