@@ -159,3 +159,33 @@ def test_doctests() -> None:
 
     for module in (aggregation, sensitivity, weights):
         assert doctest.testmod(module).failed == 0
+
+
+@pytest.mark.parametrize("form", ["weighted_product", "{method: owa, alpha: 2}"])
+def test_pipeline_scores_with_the_configured_method(world_config: Path, form: str) -> None:
+    from siteselect.pipeline import run
+
+    path = world_config.parent / "method.yaml"
+    path.write_text(world_config.read_text().replace("outputs:", f"aggregation: {form}\noutputs:"))
+    result = run(load_config(path))
+    names = [c.name for c in result.criteria]
+    weights = np.array([c.weight for c in result.criteria])
+    w = (weights / weights.sum()).tolist()
+    table = result.candidates
+    for _, row in table.iterrows():
+        s = [0.0 if np.isnan(row[f"score_{n}"]) else row[f"score_{n}"] for n in names]
+        if form == "weighted_product":
+            expected = naive_product(s, w)
+        else:
+            expected = naive_owa(s, w, quantifier_weights(len(s), 2.0).tolist())
+        assert row["total_score"] == pytest.approx(expected, abs=1e-12)
+    contrib = table[[f"contrib_{n}" for n in names]].sum(axis=1, min_count=1)
+    ranked = table["rank"].notna()
+    assert np.allclose(contrib[ranked], table["total_score"][ranked])
+    assert result.aggregation["method"] == ("owa" if "owa" in form else "weighted_product")
+    if "owa" in form:
+        assert result.aggregation["order_weights"] == pytest.approx(
+            quantifier_weights(4, 2.0).tolist()
+        )
+    assert result.sensitivity is not None
+    assert bool(result.sensitivity["critical"]) == (form == "weighted_product")

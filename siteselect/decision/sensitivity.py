@@ -132,15 +132,12 @@ class SensitivityResult:
             "p_top3": {str(self.ids[acc.positions[i]]): float(acc.p_top3[i]) for i in top},
             "statement": self.statement,
             "critical": [
-                critical_json(c, label, self.ids, self.ranks)
-                for c, label in zip(self.critical, self.labels, strict=True)
+                critical_json(c, self.labels[self.names.index(c.criterion)]) for c in self.critical
             ],
         }
 
 
-def critical_json(
-    change: CriticalChange, label: str, ids: np.ndarray, ranks: np.ndarray
-) -> dict[str, Any]:
+def critical_json(change: CriticalChange, label: str) -> dict[str, Any]:
     """One ``critical`` entry: the nearer flip's new leader."""
     nearest = change.nearest
     return {
