@@ -20,6 +20,7 @@ from siteselect._errors import SiteSelectError
 from siteselect.config import Config
 from siteselect.criteria.base import REGISTRY, KindSpec, Measurement
 from siteselect.criteria.overlay import Overlay
+from siteselect.decision.aggregation import Aggregation, from_config
 from siteselect.decision.exclusions import ExclusionAccount, ExclusionLedger
 from siteselect.decision.results import ConstraintInfo, CriterionInfo, RunResult
 from siteselect.decision.scoring import (
@@ -30,7 +31,9 @@ from siteselect.decision.scoring import (
     missing_value_reasons,
     rank,
     score_table,
+    weight_shares,
 )
+from siteselect.decision.sensitivity import Settings, analyse_table
 from siteselect.network.demand_searches import searches_of
 from siteselect.outputs.context import context_overlays
 from siteselect.outputs.manifest import build_manifest
@@ -198,8 +201,9 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         for overlay in measurement.overlays:
             if overlay.name not in {o.name for o in overlays}:
                 overlays.append(overlay)
+    aggregation = _aggregation(config, weighted)
     with timer.step("score and rank"):
-        scores = score_table(weighted, n)
+        scores = score_table(weighted, n, aggregation=aggregation)
         exclusion_reason = join_reasons(reasons, n)
         excluded = exclusion_reason != ""
         ids = study.candidates["candidate_id"].to_numpy()
@@ -217,6 +221,10 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         candidates = gpd.GeoDataFrame(
             table, geometry=study.candidates.geometry.to_numpy(), crs=study.crs
         )
+    sensitivity = None
+    if config.sensitivity.enabled and weighted:
+        with timer.step("weight sensitivity"):
+            sensitivity = _quick_sensitivity(config, candidates, infos, aggregation)
     overlays = context_overlays(study) + overlays
     account = _account(ledger, excluded)
     counts: dict[str, Any] = {
@@ -228,6 +236,11 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
     logger.info("%d candidates, %d excluded, %d ranked", n, counts["excluded"], counts["ranked"])
     logger.info("%s", account.summary())
     manifest = build_manifest(config, study, counts, timer.seconds)
+    manifest["aggregation"] = aggregation.to_json()
+    if config.weights is not None and config.weights.result is not None:
+        manifest["weights"] = config.weights.result.as_dict()
+    if sensitivity is not None:
+        manifest["sensitivity"] = sensitivity
     return RunResult(
         title=config.name,
         crs=study.crs,
@@ -239,7 +252,36 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         manifest=manifest,
         exclusions=account,
         csv_max_rows=config.outputs.csv_max_rows,
+        sensitivity=sensitivity,
+        aggregation=aggregation.to_json(),
     )
+
+
+def _aggregation(config: Config, weighted: list[WeightedCriterion]) -> Aggregation:
+    """The config's aggregation, resolved; the normalised weights logged."""
+    if weighted:
+        shares = weight_shares([c.weight for c in weighted])
+        logger.info(
+            "weights (normalised): %s",
+            ", ".join(f"{c.name} {s:.3f}" for c, s in zip(weighted, shares, strict=True)),
+        )
+    return from_config(config.aggregation, len(weighted))
+
+
+def _quick_sensitivity(
+    config: Config,
+    candidates: pd.DataFrame,
+    infos: list[CriterionInfo],
+    aggregation: Aggregation,
+) -> dict[str, Any] | None:
+    """``RunResult.sensitivity``: the quick check sized by the config's ``sensitivity``."""
+    spec = config.sensitivity
+    settings = Settings(spec.draws, spec.spread_pct, spec.seed, spec.distribution)
+    result = analyse_table(candidates, infos, aggregation, settings)
+    if result is None:
+        return None
+    logger.info("%s", result.statement)
+    return result.contract(config.outputs.top_n)
 
 
 def _account(ledger: ExclusionLedger, excluded: np.ndarray) -> ExclusionAccount:

@@ -144,7 +144,7 @@ SHARED = (
     "siteselect.parallel",
 )
 LAYERS = {
-    "siteselect.config": ("siteselect.decision.transforms",),
+    "siteselect.config": ("siteselect.decision.transforms", "siteselect.decision.weights"),
     "siteselect.study": ("siteselect.config", "siteselect.network"),
     "siteselect.network": ("siteselect.config", "siteselect.study"),
     "siteselect.criteria": (

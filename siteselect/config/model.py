@@ -29,11 +29,13 @@ from pydantic import (
 )
 
 from siteselect._errors import ConfigError, SiteSelectError
+from siteselect.config.aggregation import AggregationSpec, SensitivitySpec, check_order_weights
 from siteselect.config.bands import BandRef
 from siteselect.config.crs import parse_working_crs
 from siteselect.config.errors import first_error
 from siteselect.config.expressions import ExpressionError, parse
 from siteselect.config.kinds import KindSpec, load_kinds
+from siteselect.config.weights import WeightsSpec, apply_weights
 from siteselect.config.yaml_doc import PathKey, YamlDocument, display_path, dotted_loc, load_yaml
 from siteselect.units import validate_unit
 
@@ -304,7 +306,16 @@ class Config(_Model):
     layers: dict[str, LayerSpec] = Field(default_factory=dict)
     constraints: dict[str, AnyKind] = Field(default_factory=dict)
     criteria: dict[str, AnyKind] = Field(min_length=1)
-    aggregation: Literal["weighted_sum"] = "weighted_sum"
+    weights: WeightsSpec | None = Field(
+        default=None, description="AHP judgements instead of each criterion's weight."
+    )
+    aggregation: AggregationSpec = Field(
+        default_factory=AggregationSpec,
+        description="weighted_sum (default), weighted_product, or {method: owa, ...}.",
+    )
+    sensitivity: SensitivitySpec = Field(
+        default_factory=SensitivitySpec, description="The quick weight-sensitivity check of run."
+    )
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
 
     # set by load_config, not part of the YAML
@@ -442,6 +453,14 @@ def _check_references(config: Config, doc: YamlDocument) -> None:
         )
 
 
+def _check_decision(config: Config, doc: YamlDocument) -> None:
+    """AHP weights onto the criteria; owa order weights, one per criterion."""
+    apply_weights(config.weights, config.criteria, doc)
+    problem = check_order_weights(config.aggregation, len(config.criteria))
+    if problem is not None:
+        raise doc.error(("aggregation", "order_weights"), problem)
+
+
 def _check_expressions(config: Config, doc: YamlDocument) -> None:
     """Population expressions must parse (columns are checked when the layer is read)."""
     for section in ("criteria", "constraints"):
@@ -512,6 +531,7 @@ def load_config(path: str | Path, *, check_files: bool = True) -> Config:
     config._doc = doc
     if config.outputs.dir is None:
         config.outputs.dir = _default_output_dir(path)
+    _check_decision(config, doc)
     _check_references(config, doc)
     if check_files:
         _check_files(config, doc)

@@ -16,12 +16,15 @@ the working CRS):
 ``score_<criterion>`` (float in [0, 1])
     The transformed value; 1 is best.
 ``contrib_<criterion>`` (float)
-    ``score * weight / sum(weights)``: the criterion's share of ``total_score``.
+    The criterion's share of ``total_score`` (the contributions add up to it):
+    ``score * weight / sum(weights)`` for the weighted sum; see
+    :mod:`siteselect.decision.aggregation` for the weighted product and owa.
 ``excluded`` (bool), ``exclusion_reason`` (str, "" when not excluded)
     Hard constraints; several reasons are joined with ``"; "``.
 ``total_score`` (float in [0, 1])
-    Weighted sum of the scores (computed for excluded candidates too, so an
-    analyst can see what they would have scored).
+    The scores combined by ``RunResult.aggregation`` (weighted sum by default;
+    computed for excluded candidates too, so an analyst can see what they would
+    have scored).
 ``rank`` (nullable Int64)
     1 = best among the non-excluded candidates; ``<NA>`` when excluded.
 ``site_name`` (str, optional)
@@ -128,6 +131,10 @@ class RunResult:
         (a list of ``{criterion, label, weight, decrease_to_flip,
         increase_to_flip, new_leader}``, the smallest relative weight changes
         that change the #1 site).
+    aggregation : dict
+        How the scores were combined: ``{"method": "weighted_sum" |
+        "weighted_product" | "owa"}``, for owa also ``"order_weights"`` (the
+        resolved ``v_1..v_n``, ``v_1`` for each candidate's highest score).
     """
 
     title: str
@@ -141,6 +148,7 @@ class RunResult:
     exclusions: ExclusionAccount | None = None
     csv_max_rows: int | None = None
     sensitivity: dict[str, Any] | None = None
+    aggregation: dict[str, Any] = field(default_factory=lambda: {"method": "weighted_sum"})
 
     def top(self, n: int | None = None) -> gpd.GeoDataFrame:
         """Return the ``n`` (default ``top_n``) best non-excluded candidates, rank order."""

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from siteselect.criteria.base import Measurement
+from siteselect.decision.aggregation import Aggregation, aggregate
 from siteselect.decision.transforms import _Transform
 
 
@@ -264,14 +265,19 @@ def weight_shares(weights: list[float] | np.ndarray) -> np.ndarray:
     return scaled / total
 
 
-def score_table(criteria: list[WeightedCriterion], n: int) -> pd.DataFrame:
+def score_table(
+    criteria: list[WeightedCriterion], n: int, *, aggregation: Aggregation | None = None
+) -> pd.DataFrame:
     """raw_/score_/contrib_ columns and ``total_score`` for ``n`` candidates.
 
-    ``contrib_<name>`` is ``score * v / V`` with ``v`` the criterion's weight
-    divided by the largest weight and ``V`` the sum of those
-    (:func:`scaled_weights`): the weighted mean ``Σ w·score / Σ w`` without
-    overflow. ``total_score`` is the sum of the contributions, in [0, 1].
+    Weighted sum (the default): ``contrib_<name>`` is ``score * v / V`` with
+    ``v`` the criterion's weight divided by the largest weight and ``V`` the sum
+    of those (:func:`scaled_weights`): the weighted mean ``Σ w·score / Σ w``
+    without overflow. ``total_score`` is the sum of the contributions, in [0, 1].
+    Other methods: :func:`siteselect.decision.aggregation.aggregate`.
     """
+    if aggregation is not None and aggregation.method != "weighted_sum" and criteria:
+        return _aggregated_table(criteria, n, aggregation)
     scaled, scaled_sum = (
         scaled_weights([c.weight for c in criteria]) if criteria else (np.zeros(0), 1.0)
     )
@@ -287,6 +293,22 @@ def score_table(criteria: list[WeightedCriterion], n: int) -> pd.DataFrame:
         total += np.nan_to_num(contribution, nan=0.0)
     columns["total_score"] = total
     return pd.DataFrame(columns)
+
+
+def _aggregated_table(
+    criteria: list[WeightedCriterion], n: int, aggregation: Aggregation
+) -> pd.DataFrame:
+    """:func:`score_table` for a weighted product or an owa."""
+    raw = [np.asarray(c.measurement.values, dtype="float64") for c in criteria]
+    scores = np.column_stack([c.transform.apply(r) for c, r in zip(criteria, raw, strict=True)])
+    total, contrib = aggregate(scores, weight_shares([c.weight for c in criteria]), aggregation)
+    columns: dict[str, np.ndarray] = {}
+    for i, criterion in enumerate(criteria):
+        columns[f"raw_{criterion.name}"] = raw[i]
+        columns[f"score_{criterion.name}"] = scores[:, i]
+        columns[f"contrib_{criterion.name}"] = contrib[:, i]
+    columns["total_score"] = total
+    return pd.DataFrame(columns, index=range(n))
 
 
 def rank(total_score: np.ndarray, excluded: np.ndarray, ids: np.ndarray) -> pd.Series:
