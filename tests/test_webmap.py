@@ -169,7 +169,7 @@ def geojson_payloads(html: str) -> list[dict]:
 
 def control_html(html: str, element_id: str) -> str:
     """The HTML of the map control whose markup contains ``id="<element_id>"``."""
-    for text in re.findall(r"div\.innerHTML = (\".*?\");", html):
+    for text in re.findall(r'control\("\w+", "[\w-]+", (".*?"), (?:sites\.wire|null)\);', html):
         markup = json.loads(text)
         if f'id="{element_id}"' in markup:
             return markup
@@ -257,18 +257,20 @@ def test_layers_controls_and_title(page: str, result: RunResult) -> None:
         o.name for o in result.overlays
     ]:
         assert name in page
-    assert "L.control.layers" in page and '"collapsed": false' in page
+    groups = layer_groups(page)
+    assert [g["label"] for g in groups] == ["Sites", "Constraints", "Context"]
+    assert "ssLayout(" in page and "collapsed: true" in page  # web/layout.js: collapsed list
     assert "L.control.scale" in page
     assert "L.control.fullscreen" in page
     assert "tile.openstreetmap.org" in page
-    assert "(higher is better)" in page  # score legend
+    assert "higher is better)" in control_html(page, "ss-legend")  # score legend
     assert "Excluded by a hard constraint" in control_html(page, "ss-legend")
 
 
 def test_candidates_and_excluded_in_separate_layers(page: str, result: RunResult) -> None:
     payloads = geojson_payloads(page)
     by_keys = {tuple(sorted(p["features"][0]["properties"])): p for p in payloads if p["features"]}
-    ranked = by_keys[("acres", "id", "rank", "score")]
+    ranked = by_keys[("acres", "id", "rank", "score", "site")]
     excluded = by_keys[("id", "reason", "score")]
     n_excluded = int(result.candidates["excluded"].sum())
     assert len(ranked["features"]) == len(result.candidates) - n_excluded
@@ -303,8 +305,24 @@ def test_overlays_styles(page: str) -> None:
     assert '"radius": 4.0' in page  # zero beds
 
 
+def layer_groups(page: str) -> list[dict]:
+    """The grouped layer list the page builds: ``[{label, layers: [{id, name}]}]``."""
+    groups = []
+    for label, body in re.findall(r'\{label: (".*?"), layers: \[(.*?)\]\}', page, re.S):
+        layers = [
+            {"id": var, "name": json.loads(name)}
+            for var, name in re.findall(r'\{layer: (\w+), id: "\w+", name: (".*?")\}', body)
+        ]
+        groups.append({"label": json.loads(label), "layers": layers})
+    return groups
+
+
 def _layer_var(page: str, name: str) -> str:
-    return re.search(rf'"{re.escape(name)}" : (feature_group_\w+),', page).group(1)
+    for group in layer_groups(page):
+        for layer in group["layers"]:
+            if layer["name"] == name:
+                return layer["id"]
+    raise AssertionError(f"no layer {name!r}")
 
 
 def test_overlay_show_flag_respected(page: str) -> None:
