@@ -22,6 +22,7 @@ from siteselect.outputs.map.assets import SCRIPTS
 from siteselect.outputs.map.grid import grid_cells
 from siteselect.outputs.map.popup import esc, format_number, format_value, popup_html
 from siteselect.outputs.map.whatif import whatif_rows
+from tests._node import run_js
 
 UTM11 = pyproj.CRS("EPSG:32611")
 #: Downtown San Diego in UTM zone 11N.
@@ -513,3 +514,47 @@ def test_distance_constraint_setback_drawn_as_zone(world_config: Path) -> None:
     assert setback.kind == "zones"
     assert setback.gdf.geometry.area.min() == pytest.approx(math.pi * 300**2, rel=0.02)
     assert setback.gdf["feature_name"].str.startswith("Within 300 m of ").all()
+
+
+def test_declutter_leaves_no_icon_over_another() -> None:
+    """web/declutter.js on 200 random layouts: no two icon boxes overlap (with the gap),
+    icons far from every other stay put, and nothing moves further than the whole group needs."""
+    rng = np.random.default_rng(7)
+    gap = 4.0
+    cases = []
+    for _ in range(200):
+        n = int(rng.integers(1, 16))
+        spread = float(rng.choice([0.0, 10.0, 60.0, 300.0, 5000.0]))
+        items = [
+            {"x": float(x), "y": float(y), "w": s, "h": s}
+            for x, y, s in zip(
+                rng.uniform(0, spread, n),
+                rng.uniform(0, spread, n),
+                rng.choice([28.0, 34.0], n),
+                strict=True,
+            )
+        ]
+        cases.append([items, gap])
+    for (items, _), placed in zip(
+        cases, run_js(["declutter.js"], "ssDeclutter", cases), strict=True
+    ):
+        for a in range(len(items)):
+            for b in range(a + 1, len(items)):
+                reach_x = (items[a]["w"] + items[b]["w"]) / 2 + gap
+                reach_y = (items[a]["h"] + items[b]["h"]) / 2 + gap
+                dx = abs(placed[a]["x"] - placed[b]["x"])
+                dy = abs(placed[a]["y"] - placed[b]["y"])
+                assert dx >= reach_x - 1e-9 or dy >= reach_y - 1e-9, (items, placed)
+            alone = all(
+                abs(items[a]["x"] - items[b]["x"]) >= 2 * 34 + 2 * gap + 400
+                or abs(items[a]["y"] - items[b]["y"]) >= 2 * 34 + 2 * gap + 400
+                for b in range(len(items))
+                if b != a
+            )
+            if alone:
+                assert placed[a] == {"x": items[a]["x"], "y": items[a]["y"]}
+            moved = math.hypot(placed[a]["x"] - items[a]["x"], placed[a]["y"] - items[a]["y"])
+            assert moved <= 30 * len(items) + 400
+    assert run_js(["declutter.js"], "ssDeclutter", cases[:5]) == run_js(
+        ["declutter.js"], "ssDeclutter", cases[:5]
+    )

@@ -86,7 +86,38 @@ function ssRankOrder(totals, idOrder) {
   return idx;
 }
 
+/* The score colour of `value`: branca's LinearColormap over `stops` (hex colours spread
+ * evenly over [vmin, vmax]) at the value snapped to `steps` levels, as
+ * siteselect.outputs.map.build._quantized_color draws it; `missing` for null/NaN. */
+function ssColour(value, vmin, vmax, stops, steps, missing) {
+  if (value === null || !isFinite(value)) { return missing; }
+  var rgbStops = stops.map(function (hex) {
+    return [1, 3, 5].map(function (p) { return parseInt(hex.substr(p, 2), 16) / 255; });
+  });
+  var span = vmax - vmin;
+  var fraction = Math.min(1, Math.max(0, (value - vmin) / span));
+  var x = vmin + ssRoundHalfEven(fraction * (steps - 1)) / (steps - 1) * span;
+  var m = rgbStops.length, index = [], j;
+  for (j = 0; j < m; j++) { index.push(vmin + (vmax - vmin) * j * 1.0 / (m - 1)); }
+  var rgb;
+  if (x <= index[0]) { rgb = rgbStops[0]; } else if (x >= index[m - 1]) { rgb = rgbStops[m - 1]; } else {
+    var i = index.filter(function (u) { return u < x; }).length;
+    var p = index[i - 1] < index[i] ? (x - index[i - 1]) * 1.0 / (index[i] - index[i - 1]) : 1;
+    rgb = [0, 1, 2].map(function (c) { return (1 - p) * rgbStops[i - 1][c] + p * rgbStops[i][c]; });
+  }
+  return "#" + rgb.map(function (u) {
+    var b = Math.floor(u * 255.9999);
+    return (b < 16 ? "0" : "") + b.toString(16);
+  }).join("");
+}
+
+/* Python's round(): halves to the even neighbour. */
+function ssRoundHalfEven(x) {
+  var r = Math.round(x);
+  return (Math.abs(x % 1) === 0.5 && r % 2 !== 0) ? r - 1 : r;
+}
+
 if (typeof module !== "undefined") {
   module.exports = {ssAggregate: ssAggregate, ssRankOrder: ssRankOrder,
-                    ssNormalisedWeights: ssNormalisedWeights};
+                    ssNormalisedWeights: ssNormalisedWeights, ssColour: ssColour};
 }

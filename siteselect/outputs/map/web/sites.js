@@ -29,27 +29,9 @@ function ssSites(opts) {
   function siteName(i) { return S.name[i] || S.id[i]; }
 
   /* ---------------------------------------------------------------- colours */
-  var colours = D.colours, stops = colours.stops.map(function (hex) {
-    return [1, 3, 5].map(function (p) { return parseInt(hex.substr(p, 2), 16) / 255; });
-  });
-  /* branca.colormap.LinearColormap.rgb_hex_str of the value snapped to `steps` levels. */
+  var colours = D.colours;
   function colourOf(value, vmin, vmax) {
-    if (value === null || !isFinite(value)) { return colours.missing; }
-    var span = vmax - vmin;
-    var fraction = Math.min(1, Math.max(0, (value - vmin) / span));
-    var x = vmin + Math.round(fraction * (colours.steps - 1)) / (colours.steps - 1) * span;
-    var m = stops.length, index = [], j;
-    for (j = 0; j < m; j++) { index.push(vmin + (vmax - vmin) * j / (m - 1)); }
-    var rgb;
-    if (x <= index[0]) { rgb = stops[0]; } else if (x >= index[m - 1]) { rgb = stops[m - 1]; } else {
-      var i = index.filter(function (u) { return u < x; }).length;
-      var p = index[i - 1] < index[i] ? (x - index[i - 1]) / (index[i] - index[i - 1]) : 1;
-      rgb = [0, 1, 2].map(function (c) { return (1 - p) * stops[i - 1][c] + p * stops[i][c]; });
-    }
-    return "#" + rgb.map(function (u) {
-      var b = Math.floor(u * 255.9999);
-      return (b < 16 ? "0" : "") + b.toString(16);
-    }).join("");
+    return ssColour(value, vmin, vmax, colours.stops, colours.steps, colours.missing);
   }
   var featureSites = [];  // per candidate layer: its features' site indices
   (opts.candidateLayers || []).forEach(function (layer) {
