@@ -558,3 +558,52 @@ def test_declutter_leaves_no_icon_over_another() -> None:
     assert run_js(["declutter.js"], "ssDeclutter", cases[:5]) == run_js(
         ["declutter.js"], "ssDeclutter", cases[:5]
     )
+
+
+def test_aggregation_read_from_the_run() -> None:
+    from siteselect.outputs.map.whatif import aggregation_spec
+
+    assert aggregation_spec(None, 3) == {"method": "weighted_sum", "order_weights": []}
+    assert aggregation_spec({"method": "weighted_product"}, 3)["method"] == "weighted_product"
+    owa = aggregation_spec({"method": "owa", "order_weights": [0.5, 0.3, 0.2]}, 3)
+    assert owa == {"method": "owa", "order_weights": [0.5, 0.3, 0.2]}
+    with pytest.raises(ValueError, match="'median' cannot be drawn"):
+        aggregation_spec({"method": "median"}, 3)
+    with pytest.raises(ValueError, match="needs 3 non-negative order weights"):
+        aggregation_spec({"method": "owa", "order_weights": [1, 0]}, 3)
+    with pytest.raises(ValueError, match="needs 3 non-negative order weights"):
+        aggregation_spec({"method": "owa", "order_weights": [1, -1, float("nan")]}, 3)
+
+
+def test_payload_names_sites_and_says_exposure_in_words() -> None:
+    result = make_run_result(30, top_n=5)
+    cands = result.candidates
+    cands["site_name"] = ["" if i % 2 else f"Site <{i}>" for i in range(len(cands))]
+    cands["population_seen_from"] = "seen from about 3.2 km of I-15, roughly 140,000 vehicles a day"
+    data = whatif_data(render(result))
+    ranked = cands[cands["rank"].notna()].sort_values("rank")
+    expected = ["" if not n else esc(n) for n in ranked["site_name"]]
+    assert data["sites"]["name"] == expected
+    notes = data["sites"]["notes"]
+    population = [c.name for c in CRITERIA].index("population")
+    assert all(n is None for j, n in enumerate(notes) if j != population)
+    assert notes[population][0] == (
+        "Seen from about 3.2 km of I-15, roughly 140,000 vehicles a day."
+    )
+    assert data["sensitivity"] is None and data["sites"]["p1"] == [None] * len(ranked)
+    assert data["aggregation"]["method"] == "weighted_sum"
+
+
+def test_plain_units() -> None:
+    from siteselect.outputs.map.whatif import plain_unit
+
+    assert plain_unit("vehicles/day") == "vehicles a day"
+    assert plain_unit("min") == "min"
+
+
+def test_no_config_words_in_tooltips(page: str) -> None:
+    payloads = geojson_payloads(page)
+    tips = [f["properties"].get("tip", "") for p in payloads for f in p["features"]]
+    assert any(tips) and not any("feature_name" in t for t in tips)
+    aliases = re.findall(r"let aliases = (\[.*?\]);", page)
+    assert aliases and not any("feature_name" in a for a in aliases)

@@ -212,7 +212,7 @@ def _random_case(
     return weights, scores, order
 
 
-def _oracle(
+def aggregation_oracle(
     method: str, weights: list[float], scores: list[list[float | None]], order: list[float]
 ) -> list[float]:
     """The three aggregations written naively from their formulas (missing scores count 0)."""
@@ -266,7 +266,7 @@ def test_map_aggregation_matches_python_oracle(method: str) -> None:
     cases = [_random_case(rng) for _ in range(300)]
     js = run_js(["aggregate.js"], "ssAggregate", [[method, w, s, o] for w, s, o in cases])
     for (weights, scores, order), totals in zip(cases, js, strict=True):
-        expected = _oracle(method, weights, scores, order)
+        expected = aggregation_oracle(method, weights, scores, order)
         assert totals == pytest.approx(expected, rel=1e-12, abs=1e-15), (weights, scores, order)
         if method == "weighted_sum":
             # bit for bit the run's arithmetic (missing scores: the run counts them 0 too)

@@ -79,6 +79,11 @@ def whatif_rows(ranked: pd.DataFrame, criteria: Sequence[CriterionInfo], limit: 
     return np.array(sorted(chosen), dtype=int)
 
 
+def plain_unit(unit: str) -> str:
+    """A unit as said aloud where it reads better: ``vehicles/day`` -> ``vehicles a day``."""
+    return unit[: -len("/day")] + " a day" if unit.endswith("/day") else unit
+
+
 def _json_number(value: Any) -> float | None:
     """A finite float, or None (JSON null) for missing values."""
     number = float(value)
@@ -249,7 +254,7 @@ def whatif_payload(
             ],
             "acres": [format_number(v) for v in ranked.get("area_acres", [math.nan] * len(ids))],
             "raw": [
-                [format_value(v, c.unit) for v in ranked[f"raw_{c.name}"]]
+                [format_value(v, plain_unit(c.unit)) for v in ranked[f"raw_{c.name}"]]
                 if f"raw_{c.name}" in ranked
                 else ["n/a"] * len(ids)
                 for c in criteria
