@@ -202,7 +202,7 @@ def test_cdn_variant_loads_from_local_copies(tmp_path: Path, hostile_result: Run
         session.assert_clean()
 
 
-# --------------------------------------------------------------------------- names, sensitivity, owa
+# ------------------------------------------------------------------ names, sensitivity, owa
 
 
 @pytest.fixture(scope="module")
@@ -294,7 +294,7 @@ _FILLS_JS = """
 
 
 def test_candidate_colours_follow_the_sliders(tmp_path: Path, hostile_result: RunResult) -> None:
-    """Moving a weight recolours every candidate as Python colours the same totals; Reset restores."""
+    """A weight change recolours every candidate as Python colours the same totals; Reset undoes."""
     require_browser()
     cands, criteria = hostile_result.candidates, hostile_result.criteria
     allowed = cands[~cands["excluded"].astype(bool)]
