@@ -326,3 +326,20 @@ def test_candidate_colours_follow_the_sliders(tmp_path: Path, hostile_result: Ru
         page.locator("#ss-reset").click()
         assert page.evaluate(_FILLS_JS) == before
         session.assert_clean()
+
+
+def test_grid_mode_map_runs_and_keeps_colours(tmp_path: Path, hostile_result: RunResult) -> None:
+    """Many candidates (a grid of cells): markers and sliders work, the colours say they stay."""
+    require_browser()
+    path = tmp_path / "grid.html"
+    with webmap._sequential_element_ids():
+        webmap.build_map(hostile_result, max_polygons=50, max_points=100).save(str(path))
+    with open_map(path) as session:
+        page = session.page
+        page.wait_for_selector("html[data-ss-ready]")
+        assert page.locator(".ss-rank-marker").count() == TOP_N
+        before = page.evaluate(_FILLS_JS)
+        page.evaluate("ssWhatIf.setWeights([0, 1, 1, 5])")
+        assert page.evaluate(_FILLS_JS) == before
+        assert "keep the study's weights" in page.locator("#ss-whatif").inner_text()
+        session.assert_clean()

@@ -244,3 +244,21 @@ def test_demo_weights_copy_as_yaml(demo_map: Path, demo_result: RunResult) -> No
         assert yaml.safe_load(text) == {"weights": expected}
         assert text.startswith("weights:\n  ")
         session.assert_clean()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_demo_popup_clear_of_panels(demo_map: Path, shots: Path, size: tuple[int, int]) -> None:
+    """A marker's popup pans the map so that no panel or control covers it."""
+    with open_map(demo_map, viewport=size) as session:
+        page = session.page
+        _ready(page)
+        page.locator('.ss-rank-marker[data-rank="2"]').click()
+        page.locator("#ss-popup-2").wait_for(state="visible")
+        page.wait_for_timeout(400)  # the auto-pan
+        shot = shots / f"demo_popup_{size[0]}x{size[1]}.png"
+        page.screenshot(path=str(shot))
+        popup = page.evaluate(_BOXES_JS, {"popup": ".leaflet-popup-content-wrapper"})["popup"]
+        boxes = {**page.evaluate(_BOXES_JS, PANELS), **page.evaluate(_BOXES_JS, CONTROLS)}
+        covered = [f"{k} {v}" for k, v in boxes.items() if v and _overlap(popup, v)]
+        assert not covered, f"{shot}: popup {popup} under " + ", ".join(covered)
+        session.assert_clean()

@@ -85,6 +85,28 @@ function ssIntersects(a, b, margin) {
     a.top < b.bottom + margin && b.top < a.bottom + margin;
 }
 
+/* The side of the map a control or panel is cheapest to keep clear of, and the padding
+ * (px from that edge of `box`) that does it: [side, px], or null for a centred one. */
+function ssCheapestSide(c, box) {
+  var W = box.width, H = box.height, options = [];
+  if (c.left - box.left < W / 2) { options.push(["l", c.right - box.left]); }
+  if (box.right - c.right < W / 2) { options.push(["r", box.right - c.left]); }
+  if (c.top - box.top < H / 2) { options.push(["t", c.bottom - box.top]); }
+  if (box.bottom - c.bottom < H / 2) { options.push(["b", box.bottom - c.top]); }
+  options.sort(function (a, b) { return a[1] - b[1]; });
+  return options.length ? options[0] : null;
+}
+
+/* Padding that keeps a popup clear of every panel and control: {l, t, r, b} in px. */
+function ssControlPadding(map) {
+  var box = map.getContainer().getBoundingClientRect(), pad = {l: 0, t: 0, r: 0, b: 0};
+  ssOverlayRects().forEach(function (c) {
+    var side = ssCheapestSide(c, box);
+    if (side) { pad[side[0]] = Math.max(pad[side[0]], side[1]); }
+  });
+  return pad;
+}
+
 /* First view: the top sites (all candidates when fewer than two), clear of every panel. */
 function ssFitDefault(map, candidateBounds, sites) {
   var box = map.getContainer().getBoundingClientRect(), W = box.width, H = box.height;
@@ -106,18 +128,8 @@ function ssFitDefault(map, candidateBounds, sites) {
       rects.forEach(function (c) {
         if (!ssIntersects(m, c, margin)) { return; }
         clash = true;
-        var left = c.right - box.left, right = box.right - c.left;
-        var top = c.bottom - box.top, bottom = box.bottom - c.top;
-        var options = [];
-        if (c.left - box.left < W / 2) { options.push(["l", left]); }
-        if (box.right - c.right < W / 2) { options.push(["r", right]); }
-        if (c.top - box.top < H / 2) { options.push(["t", top]); }
-        if (box.bottom - c.bottom < H / 2) { options.push(["b", bottom]); }
-        options.sort(function (a, b) { return a[1] - b[1]; });
-        if (options.length) {
-          var side = options[0][0];
-          pad[side] = Math.max(pad[side], options[0][1] + margin + 24);
-        }
+        var side = ssCheapestSide(c, box);
+        if (side) { pad[side[0]] = Math.max(pad[side[0]], side[1] + margin + 24); }
       });
       if (outside) {
         clash = true;

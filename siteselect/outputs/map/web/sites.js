@@ -138,14 +138,26 @@ function ssSites(opts) {
                            riseOnHover: true, keyboard: true, title: ""});
     marker.ssTrue = L.latLng(S.lat[i], S.lon[i]);
     marker.ssRank = rank;
-    marker.bindPopup(popupHtml(i, rank, total), {
-      maxWidth: Math.min(520, window.innerWidth - 40), minWidth: Math.min(300, window.innerWidth - 60),
-      autoPanPadding: [12, 12]
-    });
+    marker.bindPopup(popupHtml(i, rank, total), {maxWidth: 520, autoPanPadding: [12, 12]});
+    marker.on("preclick", function () { fitPopup(marker.getPopup()); });
     marker.bindTooltip("#" + rank + " " + siteName(i) + " \u00b7 score " + fixed3(total),
                        {direction: "top", offset: [0, -size / 2]});
     return marker;
   }
+  /* Keep the popup clear of the panels and controls (they are drawn above it). */
+  function fitPopup(popup) {
+    if (typeof ssControlPadding !== "function") { return; }
+    var pad = ssControlPadding(map), width = map.getSize().x;
+    popup.options.autoPanPaddingTopLeft = [pad.l + 10, pad.t + 10];
+    popup.options.autoPanPaddingBottomRight = [pad.r + 10, pad.b + 10];
+    // the content's own margins (.leaflet-popup-content, map.css) come on top of maxWidth
+    var margins = width < SS_NARROW_PX ? 26 : 46;
+    popup.options.maxWidth = Math.max(200, Math.min(520, width - pad.l - pad.r - 20 - margins));
+    popup.options.minWidth = Math.min(300, popup.options.maxWidth);
+    // taller than the room between the panels: the popup scrolls (tip and margins: ~50 px)
+    popup.options.maxHeight = Math.max(150, map.getSize().y - pad.t - pad.b - 20 - 50);
+  }
+
   /* Fan out the icons that overlap at this zoom; leader lines to the true locations. */
   function declutter() {
     leaders.clearLayers();
@@ -235,6 +247,7 @@ function ssSites(opts) {
     map.closePopup();
     map.setView(marker.ssTrue, Math.max(map.getZoom(), 15), {animate: false});
     declutter();
+    fitPopup(markers[rank].getPopup());
     markers[rank].openPopup();
   }
   function yaml() {
