@@ -102,6 +102,14 @@ def _layout_problems(page: Any) -> list[str]:
     return problems
 
 
+_CLIPPED_JS = """
+() => Array.from(document.querySelectorAll(
+    ".ss-weight label, .ss-legend-row span, .ss-head-title, .ss-title h1, .ss-hint"))
+  .filter((el) => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
+  .map((el) => el.textContent.trim().slice(0, 60))
+"""
+
+
 def _marker_problems(page: Any, expect: int) -> list[str]:
     markers = page.evaluate(_MARKERS_JS)
     width, height = page.viewport_size["width"], page.viewport_size["height"]
@@ -139,6 +147,7 @@ def test_demo_map_layout(demo_map: Path, shots: Path, size: tuple[int, int]) -> 
             shot = shots / f"demo_{size[0]}x{size[1]}_open{i}.png"
             page.screenshot(path=str(shot))
             problems = _layout_problems(page)
+            problems += [f"label cut: {text!r}" for text in page.evaluate(_CLIPPED_JS)]
             assert not problems, f"{shot}:\n  " + "\n  ".join(problems)
         session.assert_clean()
 
