@@ -136,7 +136,6 @@ function ssFitDefault(map, candidateBounds, sites) {
         ["l", "t", "r", "b"].forEach(function (side) { pad[side] += 16; });
       }
     });
-    if (window.ssDebug) { console.log("fit round", round, map.getZoom(), JSON.stringify(pad)); }
     if (!clash) { return true; }
     if (pad.l + pad.r > W - 60 || pad.t + pad.b > H - 60) { break; }
   }
