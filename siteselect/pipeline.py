@@ -7,6 +7,7 @@ No printing and no file output here: the CLI reports progress through the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator
@@ -169,7 +170,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
             lower, upper = spec.bounds()
             reasons.append(constraint_reasons(name, measurement, lower, upper))
             failed = constraint_failures(measurement, lower, upper)
-        overlays.extend(measurement.overlays)
+        overlays.extend(dataclasses.replace(o, group="constraints") for o in measurement.overlays)
         extra.update({f"{name}_{k}": v for k, v in measurement.extra_columns.items()})
         bound_text = ", ".join(
             f"{f} {getattr(spec, f)}" for f in spec.bound_fields if getattr(spec, f) is not None

@@ -6,8 +6,10 @@ SITESELECT_REQUIRE_BROWSER=1 (CI), which turns the skip into a failure.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import branca.colormap
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +22,7 @@ from siteselect.outputs.map import build as webmap
 from siteselect.outputs.map.popup import esc
 from tests._browser import ARTIFACTS, asset_map, hover_feature, open_map, require_browser
 from tests.test_webmap import XSS, make_run_result
+from tests.test_weights import aggregation_oracle as oracle
 
 pytestmark = pytest.mark.browser
 
@@ -196,4 +199,147 @@ def test_cdn_variant_loads_from_local_copies(tmp_path: Path, hostile_result: Run
         session.page.locator(".ss-rank-marker").first.wait_for()
         assert session.page.locator(".ss-rank-marker").count() == TOP_N
         assert len(session.router.served) >= 4
+        session.assert_clean()
+
+
+# ------------------------------------------------------------------ names, sensitivity, owa
+
+
+@pytest.fixture(scope="module")
+def named_result() -> RunResult:
+    """A run whose sites have names (one hostile), a sensitivity, and an OWA aggregation."""
+    result = make_run_result(150, top_n=TOP_N, seed=11)
+    cands = result.candidates
+    top = result.top(3)
+    cands["site_name"] = ""
+    cands.loc[top.index[0], "site_name"] = "Mission Valley campus"
+    cands.loc[top.index[1], "site_name"] = XSS
+    ids = top["candidate_id"].tolist()
+    result.sensitivity = {
+        "draws": 500,
+        "spread_pct": 50.0,
+        "seed": 1,
+        "p_rank1": {ids[0]: 0.49, ids[1]: 0.44, ids[2]: 0.07},
+        "p_top3": {ids[0]: 1.0, ids[1]: 1.0, ids[2]: 0.9},
+        "statement": "#1 stays first in 49% of plausible weightings.",
+        "critical": [],
+    }
+    return result
+
+
+def _map_of(tmp_path: Path, result: RunResult, aggregation: dict | None = None) -> Path:
+    if aggregation is not None:
+        result = dataclasses.replace(result)
+        result.aggregation = aggregation  # type: ignore[attr-defined]  # RunResult.aggregation
+    path = tmp_path / "map.html"
+    webmap.write_map(result, path)
+    return path
+
+
+def test_sites_named_and_how_sure_first_is(tmp_path: Path, named_result: RunResult) -> None:
+    require_browser()
+    with open_map(_map_of(tmp_path, named_result)) as session:
+        page = session.page
+        rows = page.locator("#ss-ranking .ss-rank-row")
+        rows.first.wait_for()
+        first, second, third = (rows.nth(i).inner_text() for i in range(3))
+        assert "Mission Valley campus" in first and "49%" in first
+        assert XSS in second and "44%" in second  # shown as text
+        assert "7%" in third
+        assert "stays first in 49%" in page.locator("#ss-sure-note").inner_text()
+        page.locator('.ss-rank-marker[data-rank="1"]').click()
+        popup = page.locator("#ss-popup-1")
+        popup.wait_for(state="visible")
+        text = popup.inner_text()
+        best_id = named_result.top(1)["candidate_id"].iloc[0]
+        assert "Mission Valley campus" in text and f"parcel {best_id}" in text
+        assert "First in 49% of 500 plausible weightings" in text
+        # With other weights the probabilities no longer apply: they are not shown.
+        page.evaluate("ssWhatIf.setWeights([1, 1, 1, 1])")
+        assert "%" not in page.locator("#ss-ranking .ss-sure").first.inner_text()
+        assert not page.locator("#ss-sure-note").is_visible()
+        session.assert_clean()
+
+
+def test_owa_sliders_rank_like_the_formula(tmp_path: Path, named_result: RunResult) -> None:
+    """With RunResult.aggregation = owa, the sliders re-rank by Eastman's OWA."""
+    require_browser()
+    order = [0.4, 0.3, 0.2, 0.1]
+    path = _map_of(tmp_path, named_result, {"method": "owa", "order_weights": order})
+    cands, criteria = named_result.candidates, named_result.criteria
+    allowed = cands[~cands["excluded"].astype(bool)]
+    scores = [allowed[f"score_{c.name}"].tolist() for c in criteria]
+    ids = allowed["candidate_id"].tolist()
+    with open_map(path) as session:
+        page = session.page
+        page.locator("#ss-ranking .ss-rank-row").first.wait_for()
+        for weights in ([c.weight for c in criteria], [0.0, 1.0, 1.0, 5.0], [2.5, 0.5, 0.0, 1.0]):
+            page.evaluate("(w) => ssWhatIf.setWeights(w)", weights)
+            totals = oracle("owa", weights, scores, order)
+            expected = [ids[i] for i in sorted(range(len(ids)), key=lambda i: (-totals[i], ids[i]))]
+            assert page.evaluate("ssWhatIf.ranking()") == [esc(i) for i in expected]
+        assert "ordered weighted average" in page.locator(".ss-rank-row").first.evaluate(
+            "(row) => { row.click(); return document.querySelector('#ss-popup-1').innerText; }"
+        )
+        session.assert_clean()
+
+
+_FILLS_JS = """
+() => { const out = {};
+  window[document.querySelector('.folium-map').id].eachLayer((l) => {
+    const p = l.feature && l.feature.properties;
+    if (p && p.rank !== undefined && l.options.fillColor) { out[p.id] = l.options.fillColor; } });
+  return out; }
+"""
+
+
+def test_candidate_colours_follow_the_sliders(tmp_path: Path, hostile_result: RunResult) -> None:
+    """A weight change recolours every candidate as Python colours the same totals; Reset undoes."""
+    require_browser()
+    cands, criteria = hostile_result.candidates, hostile_result.criteria
+    allowed = cands[~cands["excluded"].astype(bool)]
+    with open_map(_map_of(tmp_path, hostile_result)) as session:
+        page = session.page
+        page.wait_for_selector("html[data-ss-ready]")
+        before = page.evaluate(_FILLS_JS)
+        colormap = webmap._score_colormap(cands)
+        assert before == {
+            esc(i): webmap._quantized_color(colormap, t)
+            for i, t in zip(allowed["candidate_id"], allowed["total_score"], strict=True)
+        }
+        weights = [0.0, 1.0, 1.0, 5.0]
+        page.evaluate("(w) => ssWhatIf.setWeights(w)", weights)
+        totals = oracle(
+            "weighted_sum", weights, [allowed[f"score_{c.name}"].tolist() for c in criteria], []
+        )
+        recoloured = branca.colormap.LinearColormap(
+            webmap.SCORE_COLORS, vmin=min(totals), vmax=max(totals)
+        )
+        expected = {
+            esc(i): webmap._quantized_color(recoloured, t)
+            for i, t in zip(allowed["candidate_id"], totals, strict=True)
+        }
+        after = page.evaluate(_FILLS_JS)
+        assert after != before
+        differing = [i for i in expected if after[i] != expected[i]]
+        assert len(differing) <= len(expected) // 100, differing  # last-ulp ties of a level
+        page.locator("#ss-reset").click()
+        assert page.evaluate(_FILLS_JS) == before
+        session.assert_clean()
+
+
+def test_grid_mode_map_runs_and_keeps_colours(tmp_path: Path, hostile_result: RunResult) -> None:
+    """Many candidates (a grid of cells): markers and sliders work, the colours say they stay."""
+    require_browser()
+    path = tmp_path / "grid.html"
+    with webmap._sequential_element_ids():
+        webmap.build_map(hostile_result, max_polygons=50, max_points=100).save(str(path))
+    with open_map(path) as session:
+        page = session.page
+        page.wait_for_selector("html[data-ss-ready]")
+        assert page.locator(".ss-rank-marker").count() == TOP_N
+        before = page.evaluate(_FILLS_JS)
+        page.evaluate("ssWhatIf.setWeights([0, 1, 1, 5])")
+        assert page.evaluate(_FILLS_JS) == before
+        assert "keep the study's weights" in page.locator("#ss-whatif").inner_text()
         session.assert_clean()

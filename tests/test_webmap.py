@@ -22,6 +22,7 @@ from siteselect.outputs.map.assets import SCRIPTS
 from siteselect.outputs.map.grid import grid_cells
 from siteselect.outputs.map.popup import esc, format_number, format_value, popup_html
 from siteselect.outputs.map.whatif import whatif_rows
+from tests._node import run_js
 
 UTM11 = pyproj.CRS("EPSG:32611")
 #: Downtown San Diego in UTM zone 11N.
@@ -169,7 +170,7 @@ def geojson_payloads(html: str) -> list[dict]:
 
 def control_html(html: str, element_id: str) -> str:
     """The HTML of the map control whose markup contains ``id="<element_id>"``."""
-    for text in re.findall(r"div\.innerHTML = (\".*?\");", html):
+    for text in re.findall(r'control\("\w+", "[\w-]+", (".*?"), (?:sites\.wire|null)\);', html):
         markup = json.loads(text)
         if f'id="{element_id}"' in markup:
             return markup
@@ -257,18 +258,20 @@ def test_layers_controls_and_title(page: str, result: RunResult) -> None:
         o.name for o in result.overlays
     ]:
         assert name in page
-    assert "L.control.layers" in page and '"collapsed": false' in page
+    groups = layer_groups(page)
+    assert [g["label"] for g in groups] == ["Sites", "Constraints", "Context"]
+    assert "ssLayout(" in page and "collapsed: true" in page  # web/layout.js: collapsed list
     assert "L.control.scale" in page
     assert "L.control.fullscreen" in page
     assert "tile.openstreetmap.org" in page
-    assert "(higher is better)" in page  # score legend
+    assert "higher is better)" in control_html(page, "ss-legend")  # score legend
     assert "Excluded by a hard constraint" in control_html(page, "ss-legend")
 
 
 def test_candidates_and_excluded_in_separate_layers(page: str, result: RunResult) -> None:
     payloads = geojson_payloads(page)
     by_keys = {tuple(sorted(p["features"][0]["properties"])): p for p in payloads if p["features"]}
-    ranked = by_keys[("acres", "id", "rank", "score")]
+    ranked = by_keys[("acres", "id", "rank", "score", "site")]
     excluded = by_keys[("id", "reason", "score")]
     n_excluded = int(result.candidates["excluded"].sum())
     assert len(ranked["features"]) == len(result.candidates) - n_excluded
@@ -303,8 +306,24 @@ def test_overlays_styles(page: str) -> None:
     assert '"radius": 4.0' in page  # zero beds
 
 
+def layer_groups(page: str) -> list[dict]:
+    """The grouped layer list the page builds: ``[{label, layers: [{id, name}]}]``."""
+    groups = []
+    for label, body in re.findall(r'\{label: (".*?"), layers: \[(.*?)\]\}', page, re.S):
+        layers = [
+            {"id": var, "name": json.loads(name)}
+            for var, name in re.findall(r'\{layer: (\w+), id: "\w+", name: (".*?")\}', body)
+        ]
+        groups.append({"label": json.loads(label), "layers": layers})
+    return groups
+
+
 def _layer_var(page: str, name: str) -> str:
-    return re.search(rf'"{re.escape(name)}" : (feature_group_\w+),', page).group(1)
+    for group in layer_groups(page):
+        for layer in group["layers"]:
+            if layer["name"] == name:
+                return layer["id"]
+    raise AssertionError(f"no layer {name!r}")
 
 
 def test_overlay_show_flag_respected(page: str) -> None:
@@ -495,3 +514,96 @@ def test_distance_constraint_setback_drawn_as_zone(world_config: Path) -> None:
     assert setback.kind == "zones"
     assert setback.gdf.geometry.area.min() == pytest.approx(math.pi * 300**2, rel=0.02)
     assert setback.gdf["feature_name"].str.startswith("Within 300 m of ").all()
+
+
+def test_declutter_leaves_no_icon_over_another() -> None:
+    """web/declutter.js on 200 random layouts: no two icon boxes overlap (with the gap),
+    icons far from every other stay put, and nothing moves further than the whole group needs."""
+    rng = np.random.default_rng(7)
+    gap = 4.0
+    cases = []
+    for _ in range(200):
+        n = int(rng.integers(1, 16))
+        spread = float(rng.choice([0.0, 10.0, 60.0, 300.0, 5000.0]))
+        items = [
+            {"x": float(x), "y": float(y), "w": s, "h": s}
+            for x, y, s in zip(
+                rng.uniform(0, spread, n),
+                rng.uniform(0, spread, n),
+                rng.choice([28.0, 34.0], n),
+                strict=True,
+            )
+        ]
+        cases.append([items, gap])
+    for (items, _), placed in zip(
+        cases, run_js(["declutter.js"], "ssDeclutter", cases), strict=True
+    ):
+        for a in range(len(items)):
+            for b in range(a + 1, len(items)):
+                reach_x = (items[a]["w"] + items[b]["w"]) / 2 + gap
+                reach_y = (items[a]["h"] + items[b]["h"]) / 2 + gap
+                dx = abs(placed[a]["x"] - placed[b]["x"])
+                dy = abs(placed[a]["y"] - placed[b]["y"])
+                assert dx >= reach_x - 1e-9 or dy >= reach_y - 1e-9, (items, placed)
+            alone = all(
+                abs(items[a]["x"] - items[b]["x"]) >= 2 * 34 + 2 * gap + 400
+                or abs(items[a]["y"] - items[b]["y"]) >= 2 * 34 + 2 * gap + 400
+                for b in range(len(items))
+                if b != a
+            )
+            if alone:
+                assert placed[a] == {"x": items[a]["x"], "y": items[a]["y"]}
+            moved = math.hypot(placed[a]["x"] - items[a]["x"], placed[a]["y"] - items[a]["y"])
+            assert moved <= 30 * len(items) + 400
+    assert run_js(["declutter.js"], "ssDeclutter", cases[:5]) == run_js(
+        ["declutter.js"], "ssDeclutter", cases[:5]
+    )
+
+
+def test_aggregation_read_from_the_run() -> None:
+    from siteselect.outputs.map.whatif import aggregation_spec
+
+    assert aggregation_spec(None, 3) == {"method": "weighted_sum", "order_weights": []}
+    assert aggregation_spec({"method": "weighted_product"}, 3)["method"] == "weighted_product"
+    owa = aggregation_spec({"method": "owa", "order_weights": [0.5, 0.3, 0.2]}, 3)
+    assert owa == {"method": "owa", "order_weights": [0.5, 0.3, 0.2]}
+    with pytest.raises(ValueError, match="'median' cannot be drawn"):
+        aggregation_spec({"method": "median"}, 3)
+    with pytest.raises(ValueError, match="needs 3 non-negative order weights"):
+        aggregation_spec({"method": "owa", "order_weights": [1, 0]}, 3)
+    with pytest.raises(ValueError, match="needs 3 non-negative order weights"):
+        aggregation_spec({"method": "owa", "order_weights": [1, -1, float("nan")]}, 3)
+
+
+def test_payload_names_sites_and_says_exposure_in_words() -> None:
+    result = make_run_result(30, top_n=5)
+    cands = result.candidates
+    cands["site_name"] = ["" if i % 2 else f"Site <{i}>" for i in range(len(cands))]
+    cands["population_seen_from"] = "seen from about 3.2 km of I-15, roughly 140,000 vehicles a day"
+    data = whatif_data(render(result))
+    ranked = cands[cands["rank"].notna()].sort_values("rank")
+    expected = ["" if not n else esc(n) for n in ranked["site_name"]]
+    assert data["sites"]["name"] == expected
+    notes = data["sites"]["notes"]
+    population = [c.name for c in CRITERIA].index("population")
+    assert all(n is None for j, n in enumerate(notes) if j != population)
+    assert notes[population][0] == (
+        "Seen from about 3.2 km of I-15, roughly 140,000 vehicles a day."
+    )
+    assert data["sensitivity"] is None and data["sites"]["p1"] == [None] * len(ranked)
+    assert data["aggregation"]["method"] == "weighted_sum"
+
+
+def test_plain_units() -> None:
+    from siteselect.outputs.map.whatif import plain_unit
+
+    assert plain_unit("vehicles/day") == "vehicles a day"
+    assert plain_unit("min") == "min"
+
+
+def test_no_config_words_in_tooltips(page: str) -> None:
+    payloads = geojson_payloads(page)
+    tips = [f["properties"].get("tip", "") for p in payloads for f in p["features"]]
+    assert any(tips) and not any("feature_name" in t for t in tips)
+    aliases = re.findall(r"let aliases = (\[.*?\]);", page)
+    assert aliases and not any("feature_name" in a for a in aliases)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
+import branca.colormap
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -20,6 +22,7 @@ from siteselect.outputs.map import build as webmap
 from siteselect.pipeline import run
 from tests._browser import open_map, require_browser
 from tests._lines import line_of
+from tests._node import run_js
 from tests._world import WORLD_CONFIG
 
 
@@ -182,3 +185,132 @@ def test_map_what_if_ranks_huge_weights_like_python(
         listed = [rows.nth(i).get_attribute("data-site") for i in range(rows.count())]
         session.assert_clean()
     assert listed == result.top(len(listed))["candidate_id"].tolist()
+
+
+# --------------------------------------------------------------------------- the map's arithmetic
+
+
+def _random_case(
+    rng: np.random.Generator,
+) -> tuple[list[float], list[list[float | None]], list[float]]:
+    """Weights (some 0), scores (some 0, 1, missing, ties) and order weights of one case."""
+    k, n = int(rng.integers(1, 8)), int(rng.integers(1, 25))
+    weights = [0.0 if rng.random() < 0.2 else float(rng.uniform(0.05, 10)) for _ in range(k)]
+    if not any(weights):
+        weights[0] = 1.0
+    levels = np.array([0.0, 0.25, 0.5, 1.0])
+    scores: list[list[float | None]] = []
+    for _ in range(k):
+        column = rng.uniform(0, 1, n)
+        tied = rng.random(n) < 0.3
+        column[tied] = levels[rng.integers(0, len(levels), int(tied.sum()))]
+        missing = rng.random(n) < 0.05
+        scores.append([None if m else float(v) for v, m in zip(column, missing, strict=True)])
+    order = [0.0 if rng.random() < 0.2 else float(rng.uniform(0, 1)) for _ in range(k)]
+    if not any(order):
+        order[-1] = 1.0
+    return weights, scores, order
+
+
+def aggregation_oracle(
+    method: str, weights: list[float], scores: list[list[float | None]], order: list[float]
+) -> list[float]:
+    """The three aggregations written naively from their formulas (missing scores count 0)."""
+    total_w = sum(weights)
+    w = [x / total_w for x in weights]
+    k, n = len(weights), len(scores[0])
+    out = []
+    for i in range(n):
+        s = [0.0 if scores[j][i] is None else scores[j][i] for j in range(k)]
+        if method == "weighted_sum":
+            out.append(sum(w[j] * s[j] for j in range(k)))
+        elif method == "weighted_product":
+            if any(s[j] == 0 and w[j] > 0 for j in range(k)):
+                out.append(0.0)
+            else:
+                out.append(math.prod(s[j] ** w[j] for j in range(k) if w[j] > 0))
+        else:  # owa, Eastman: sort by score descending, ties in criterion order
+            ranked = sorted(range(k), key=lambda j: (-s[j], j))
+            denominator = sum(w[ranked[p]] * order[p] for p in range(k))
+            if denominator <= 0:
+                out.append(0.0)
+                continue
+            out.append(sum(w[ranked[p]] * order[p] / denominator * s[ranked[p]] for p in range(k)))
+    return out
+
+
+def _run_totals(weights: list[float], scores: list[list[float | None]]) -> list[float]:
+    """Totals by siteselect.decision.scoring.score_table (the run), identity transforms."""
+    identity = Linear(fn="linear", best=1.0, worst=0.0)
+    n = len(scores[0])
+    weighted = [
+        WeightedCriterion(
+            f"c{j}",
+            Measurement(
+                values=np.array([np.nan if v is None else v for v in column], dtype=float),
+                unit="",
+                label=f"c{j}",
+            ),
+            identity,
+            w,
+        )
+        for j, (column, w) in enumerate(zip(scores, weights, strict=True))
+    ]
+    return score_table(weighted, n)["total_score"].tolist()
+
+
+@pytest.mark.parametrize("method", ["weighted_sum", "weighted_product", "owa"])
+def test_map_aggregation_matches_python_oracle(method: str) -> None:
+    """web/aggregate.js gives the formulas' totals on 300 random cases (ties, zeros, missing)."""
+    rng = np.random.default_rng({"weighted_sum": 1, "weighted_product": 2, "owa": 3}[method])
+    cases = [_random_case(rng) for _ in range(300)]
+    js = run_js(["aggregate.js"], "ssAggregate", [[method, w, s, o] for w, s, o in cases])
+    for (weights, scores, order), totals in zip(cases, js, strict=True):
+        expected = aggregation_oracle(method, weights, scores, order)
+        assert totals == pytest.approx(expected, rel=1e-12, abs=1e-15), (weights, scores, order)
+        if method == "weighted_sum":
+            # bit for bit the run's arithmetic (missing scores: the run counts them 0 too)
+            assert totals == _run_totals(weights, scores)
+
+
+def test_map_aggregation_refuses_all_zero_weights() -> None:
+    assert run_js(["aggregate.js"], "ssAggregate", [["owa", [0, 0], [[0.5], [0.2]], [1, 0]]]) == [
+        None
+    ]
+
+
+def test_map_ranking_breaks_ties_by_candidate_id() -> None:
+    """ssRankOrder ranks like siteselect.decision.scoring.rank on random totals with ties."""
+    rng = np.random.default_rng(4)
+    cases = []
+    for _ in range(100):
+        n = int(rng.integers(1, 30))
+        totals = rng.choice([0.1, 0.5, 0.9, float(rng.uniform())], n).tolist()
+        ids = [f"{int(x):04d}" for x in rng.permutation(10_000)[:n]]
+        order = np.empty(n, dtype=int)
+        order[np.argsort(ids, kind="stable")] = np.arange(n)
+        cases.append((totals, ids, order.tolist()))
+    js = run_js(["aggregate.js"], "ssRankOrder", [[t, o] for t, _, o in cases])
+    for (totals, ids, _), positions in zip(cases, js, strict=True):
+        ranks = rank(np.array(totals), np.zeros(len(totals), dtype=bool), np.array(ids)).to_numpy()
+        assert positions == np.argsort(ranks).tolist()
+
+
+def test_map_colours_match_the_run() -> None:
+    """ssColour draws a score as build._quantized_color does (branca, 64 levels)."""
+    rng = np.random.default_rng(5)
+    cases = []
+    for _ in range(40):
+        vmin = float(rng.uniform(0, 0.6))
+        vmax = vmin + float(rng.uniform(1e-6, 0.4))
+        colormap = branca.colormap.LinearColormap(webmap.SCORE_COLORS, vmin=vmin, vmax=vmax)
+        values = [*rng.uniform(vmin - 0.1, vmax + 0.1, 20).tolist(), vmin, vmax, float("nan")]
+        cases.append((vmin, vmax, values, [webmap._quantized_color(colormap, v) for v in values]))
+    args = [
+        [v if math.isfinite(v) else None, lo, hi, list(webmap.SCORE_COLORS), webmap.COLOR_STEPS,
+         webmap.NO_SCORE_FILL]
+        for lo, hi, values, _ in cases
+        for v in values
+    ]  # fmt: skip
+    js = run_js(["aggregate.js"], "ssColour", args)
+    assert js == [colour for *_, colours in cases for colour in colours]

@@ -34,6 +34,10 @@ class Overlay:
     fill : str or None
         For context ``polygons``: CSS fill colour (e.g. land under the study area,
         so the map reads without basemap tiles); None draws the outline only.
+    group : {"constraints", "context"} or None
+        Heading of the map's layer list; None: ``constraints`` for ``zones``,
+        ``context`` otherwise (the pipeline sets ``constraints`` on the layers of
+        hard constraints).
     """
 
     name: str
@@ -44,3 +48,4 @@ class Overlay:
     color: str = "#555555"
     show: bool = True
     fill: str | None = None
+    group: str | None = None

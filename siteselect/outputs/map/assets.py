@@ -6,7 +6,9 @@ popups, legend and panels are plain HTML built by :mod:`siteselect.outputs.map.w
 and :mod:`siteselect.outputs.map.popup`), so :func:`use_assets` drops folium's
 default links and puts Leaflet and the plugin in the page's ``<head>``: inline
 (the default, so ``map.html`` works offline for whoever receives it) or as CDN
-links of the same versions.
+links of the same versions. The map's own stylesheet and scripts
+(``outputs/map/web``: aggregation, marker fan-out, sites panel, layout) are
+always inlined.
 """
 
 from __future__ import annotations
@@ -36,13 +38,21 @@ STYLESHEETS = (
         f"{_CDN}/leaflet.fullscreen@{FULLSCREEN_VERSION}/Control.FullScreen.css",
     ),
 )
+#: The map's own files in siteselect/outputs/map/web, in load order.
+WEB_SCRIPTS = ("aggregate.js", "declutter.js", "sites.js", "layout.js")
+WEB_STYLESHEET = "map.css"
 
 
 @functools.cache
-def vendored_text(name: str) -> str:
-    """Text of one file of ``siteselect/outputs/map/vendor``."""
-    folder = importlib.resources.files("siteselect.outputs.map").joinpath("vendor")
-    return folder.joinpath(name).read_text("utf-8")
+def vendored_text(name: str, folder: str = "vendor") -> str:
+    """Text of one file of ``siteselect/outputs/map/<folder>`` (``vendor`` or ``web``)."""
+    files = importlib.resources.files("siteselect.outputs.map").joinpath(folder)
+    return files.joinpath(name).read_text("utf-8")
+
+
+def web_text(name: str) -> str:
+    """Text of one of the map's own files (``siteselect/outputs/map/web``)."""
+    return vendored_text(name, "web")
 
 
 def _inline_script(source: str) -> str:
@@ -61,7 +71,8 @@ def asset_tags(inline: bool) -> str:
     Returns
     -------
     str
-        Stylesheets first, then scripts in load order.
+        Stylesheets first, then scripts in load order; the map's own (``web/``)
+        last, always inline.
     """
     if inline:
         styles = [f"<style>{vendored_text(name)}</style>" for name, _ in STYLESHEETS]
@@ -69,6 +80,8 @@ def asset_tags(inline: bool) -> str:
     else:
         styles = [f'<link rel="stylesheet" href="{url}"/>' for _, url in STYLESHEETS]
         scripts = [f'<script src="{url}"></script>' for _, url in SCRIPTS]
+    styles.append(f"<style>{web_text(WEB_STYLESHEET)}</style>")
+    scripts += [_inline_script(web_text(name)) for name in WEB_SCRIPTS]
     return "\n".join(styles + scripts)
 
 

@@ -8,11 +8,14 @@ circles above ``max_polygons`` candidates; a square grid of best scores plus the
 best candidates as points above ``max_points``), the excluded candidates in a
 grey layer with their reason, the run's overlays as toggleable layers (zones,
 choropleths, facilities sized by a column, context drawn as a basemap substitute
-when tiles cannot load), a title box, a legend, and a left panel with the ranked
-top sites and one weight slider per criterion: the top-N numbered markers, their
-breakdown popups and the list are re-ranked in the browser
-(:mod:`siteselect.outputs.map.whatif`). Leaflet is inlined
-(:mod:`siteselect.outputs.map.assets`), so the file opens offline.
+when tiles cannot load), listed under the headings sites / constraints / context
+in a collapsed layer control, a legend derived from the layers drawn
+(:mod:`siteselect.outputs.map.legend`), a title box, and a left panel with the
+ranked top sites and one weight slider per criterion: the top-N numbered markers
+(fanned out where they would overlap), their breakdown popups, the list and the
+candidates' colours follow the sliders (:mod:`siteselect.outputs.map.whatif`).
+Leaflet and the map's scripts are inlined (:mod:`siteselect.outputs.map.assets`),
+so the file opens offline.
 
 Geometry is simplified in the working (metric) CRS, reprojected to EPSG:4326 and
 rounded to :data:`COORD_DECIMALS` decimals, and only the columns a tooltip needs
@@ -52,23 +55,20 @@ from siteselect.outputs.map.geo import (
     _with_crs,
 )
 from siteselect.outputs.map.grid import cell_label, grid_cells
+from siteselect.outputs.map.legend import LayerEntry, layer_groups_js, legend_html
 from siteselect.outputs.map.overlays import _add_overlay
 from siteselect.outputs.map.popup import (
-    MAP_CSS,
-    LegendControl,
-    StyleSheet,
     TitleBox,
     esc,
     format_number,
     format_rank,
     format_score,
     is_missing,
-    legend_html,
     title_html,
 )
 from siteselect.outputs.map.whatif import (
     WHATIF_MAX_SITES,
-    WhatIfPanel,
+    SiteMap,
     panel_html,
     whatif_payload,
     whatif_rows,
@@ -125,28 +125,39 @@ def build_map(
         mode = "grid"
     if mode != "polygons":
         LOG.info("%d candidates > %d: drawing them as %s", len(candidates), max_polygons, mode)
-    fmap, fullscreen = _base_map(result.title, _bounds_wgs84(candidates))
+    bounds = _bounds_wgs84(candidates)
+    fmap, fullscreen, tiles = _base_map(result.title, bounds)
     use_assets(fmap, fullscreen, inline=inline_assets)
-    StyleSheet(MAP_CSS).add_to(fmap)
     colormap = _score_colormap(candidates)
+    layers = _Layers()
     # Drawing order is hover priority on the shared canvas: areas and lines below
     # the candidates, facilities (points) above them.
     below = [o for o in result.overlays if o.kind != "points"]
     above = [o for o in result.overlays if o.kind == "points"]
     for overlay in below:
-        _add_overlay(fmap, overlay, result)
+        layers.add(_add_overlay(fmap, overlay, result))
     if mode == "grid":
-        _add_grid_layers(fmap, candidates, colormap)
+        _add_grid_layers(fmap, candidates, colormap, layers)
     else:
-        _add_candidate_layer(fmap, candidates, colormap, mode == "points")
-        _add_excluded_layer(fmap, candidates, mode == "points")
+        _add_candidate_layer(fmap, candidates, colormap, mode == "points", layers)
+        _add_excluded_layer(fmap, candidates, mode == "points", layers)
     for overlay in above:
-        _add_overlay(fmap, overlay, result)
-    _add_whatif(fmap, result, candidates)
-    LegendControl(legend_html(colormap, _legend_steps(colormap), mode)).add_to(fmap)
+        layers.add(_add_overlay(fmap, overlay, result))
+    layers.add(LayerEntry("context", "Street map (OpenStreetMap, needs internet)", tiles, ""))
+    _add_site_map(fmap, result, candidates, layers, colormap, mode, bounds)
     TitleBox(title_html(result.title, _subtitle(result))).add_to(fmap)
-    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     return fmap
+
+
+class _Layers:
+    """The layers drawn, in order, and the GeoJSON layers holding candidates."""
+
+    def __init__(self) -> None:
+        self.entries: list[LayerEntry] = []
+        self.candidate_layers: list[str] = []
+
+    def add(self, entry: LayerEntry) -> None:
+        self.entries.append(entry)
 
 
 def write_map(result: RunResult, path: pathlib.Path, *, inline_assets: bool = True) -> None:
@@ -192,8 +203,8 @@ def _sequential_element_ids() -> Iterator[None]:
 
 def _base_map(
     title: str, bounds: list[list[float]] | None
-) -> tuple[folium.Map, folium.plugins.Fullscreen]:
-    """OpenStreetMap base map with scale bar and fullscreen button, fitted to ``bounds``."""
+) -> tuple[folium.Map, folium.plugins.Fullscreen, folium.TileLayer]:
+    """OpenStreetMap base map, scale bar bottom left, zoom and fullscreen top right."""
     center = (32.7157, -117.1611) if bounds is None else _center(bounds)
     fmap = folium.Map(
         location=center,
@@ -201,14 +212,16 @@ def _base_map(
         tiles=None,
         control_scale=True,
         prefer_canvas=True,
+        zoom_control="topright",
     )
-    folium.TileLayer("OpenStreetMap", name="Street map (OpenStreetMap)").add_to(fmap)
+    tiles = folium.TileLayer("OpenStreetMap", name="Street map (OpenStreetMap)", control=False)
+    tiles.add_to(fmap)
     fmap.get_root().title = esc(title)
-    fullscreen = folium.plugins.Fullscreen(position="topleft")
+    fullscreen = folium.plugins.Fullscreen(position="topright")
     fullscreen.add_to(fmap)
-    if bounds is not None:
-        fmap.fit_bounds(bounds, padding=(20, 20))
-    return fmap, fullscreen
+    # No fit_bounds here: its animated zoom would end after, and undo, the page's
+    # own first view (web/layout.js ssFitDefault, which keeps the top sites clear of panels).
+    return fmap, fullscreen, tiles
 
 
 def _center(bounds: list[list[float]]) -> tuple[float, float]:
@@ -296,24 +309,36 @@ def _candidate_style(fills: Sequence[str], as_points: bool) -> StyleFunction:
     return style
 
 
+def _site_label(row: Any) -> str:
+    """Escaped ``Name (parcel id)`` where the parcel has a name, else ``parcel id``."""
+    name = getattr(row, "site_name", None)
+    if isinstance(name, str) and name.strip():
+        return f"{esc(name.strip())} (parcel {esc(row.candidate_id)})"
+    return f"parcel {esc(row.candidate_id)}"
+
+
 def _add_candidate_layer(
     fmap: folium.Map,
     candidates: gpd.GeoDataFrame,
     colormap: branca.colormap.LinearColormap,
     as_points: bool,
+    layers: _Layers,
     name: str | None = None,
+    legend: bool = True,
 ) -> None:
-    """Ranked candidates coloured by total score, with an id/rank/score/area tooltip."""
+    """Ranked candidates coloured by total score, with a site/rank/score/area tooltip."""
     ranked = candidates[~_excluded_mask(candidates)]
     name = name or f"Candidate sites ({len(ranked):,})"
-    group = folium.FeatureGroup(name=name, show=True)
+    group = folium.FeatureGroup(name=name, show=True, control=False)
     group.add_to(fmap)
+    layers.add(LayerEntry("sites", name, group, _score_legend(colormap) if legend else ""))
     if ranked.empty:
         return
     geoms = _points_wgs84(ranked.geometry) if as_points else _to_wgs84(ranked.geometry)
     props = [
         {
             "id": esc(row.candidate_id),
+            "site": _site_label(row),
             "rank": format_rank(row.rank),
             "score": format_score(row.total_score),
             "acres": format_number(getattr(row, "area_acres", None)),
@@ -322,13 +347,15 @@ def _add_candidate_layer(
     ]
     fills = [_quantized_color(colormap, v) for v in ranked["total_score"]]
     tooltip = folium.GeoJsonTooltip(
-        fields=["id", "rank", "score", "acres"],
-        aliases=["Site", "Rank", "Total score", "Area (acres)"],
+        fields=["site", "rank", "score", "acres"],
+        aliases=["Site", "Rank", "Total score (0 to 1)", "Area (acres)"],
         sticky=True,
     )
     data = _feature_collection(geoms, props)
     if data["features"]:
-        _geojson_layer(data, _candidate_style(fills, as_points), tooltip, as_points).add_to(group)
+        layer = _geojson_layer(data, _candidate_style(fills, as_points), tooltip, as_points)
+        layer.add_to(group)
+        layers.candidate_layers.append(layer.get_name())
 
 
 def _excluded_mask(candidates: gpd.GeoDataFrame) -> pd.Series:
@@ -338,17 +365,21 @@ def _excluded_mask(candidates: gpd.GeoDataFrame) -> pd.Series:
     return candidates["excluded"].fillna(False).astype(bool)
 
 
-def _add_excluded_layer(fmap: folium.Map, candidates: gpd.GeoDataFrame, as_points: bool) -> None:
+def _add_excluded_layer(
+    fmap: folium.Map, candidates: gpd.GeoDataFrame, as_points: bool, layers: _Layers
+) -> None:
     """Excluded candidates in grey, with the exclusion reason in the tooltip."""
     excluded = candidates[_excluded_mask(candidates)]
     if excluded.empty:
         return
-    group = folium.FeatureGroup(name=f"Excluded sites ({len(excluded):,})", show=True)
+    name = f"Excluded sites ({len(excluded):,})"
+    group = folium.FeatureGroup(name=name, show=True, control=False)
     group.add_to(fmap)
+    layers.add(LayerEntry("sites", name, group, _EXCLUDED_LEGEND))
     geoms = _points_wgs84(excluded.geometry) if as_points else _to_wgs84(excluded.geometry)
     props = [
         {
-            "id": esc(row.candidate_id),
+            "id": _site_label(row),
             "reason": esc(getattr(row, "exclusion_reason", "") or "excluded"),
             "score": format_score(row.total_score),
         }
@@ -376,16 +407,69 @@ def _excluded_style(feature: Feature) -> dict[str, Any]:
     }
 
 
-def _add_whatif(fmap: folium.Map, result: RunResult, candidates: gpd.GeoDataFrame) -> None:
-    """Top-N markers, ranked list and weight sliders, all driven by the embedded scores."""
+_EXCLUDED_LEGEND = (
+    '<span class="ss-swatch ss-swatch-excluded"></span>'
+    "<span>Excluded by a hard constraint (hover for why)</span>"
+)
+
+
+def _score_legend(colormap: branca.colormap.LinearColormap, what: str = "Total score") -> str:
+    """Legend row of the score colours: gradient and three ticks (updated by the sliders)."""
+    steps = _legend_steps(colormap)
+    ticks = "".join(
+        f'<span class="ss-score-tick">{value:.2f}</span>'
+        for value in (colormap.vmin, (colormap.vmin + colormap.vmax) / 2, colormap.vmax)
+    )
+    return (
+        f'<div class="ss-legend-name">{esc(what)} (0 to 1, higher is better)</div>'
+        f'<div class="ss-legend-name"><div class="ss-gradient" '
+        f'style="background:linear-gradient(to right,{",".join(steps)})"></div>'
+        f'<div class="ss-ticks">{ticks}</div></div>'
+    )
+
+
+def _add_site_map(
+    fmap: folium.Map,
+    result: RunResult,
+    candidates: gpd.GeoDataFrame,
+    layers: _Layers,
+    colormap: branca.colormap.LinearColormap,
+    mode: str,
+    bounds: list[list[float]] | None,
+) -> None:
+    """Top-N markers, ranked list, weight sliders, legend and grouped layer list."""
     ranked = candidates[candidates["rank"].notna()].sort_values("rank")
     rows = whatif_rows(ranked, result.criteria, WHATIF_MAX_SITES)
     embedded = ranked.iloc[rows]
     top_n = min(result.top_n, len(ranked))
-    group = folium.FeatureGroup(name=f"Top {top_n} sites", show=True)
+    name = f"Top {top_n} sites"
+    group = folium.FeatureGroup(name=name, show=True, control=False)
     group.add_to(fmap)
-    points = _points_wgs84(embedded.geometry)
-    payload = whatif_payload(embedded, points, result.criteria, top_n, len(ranked))
+    badge = (
+        '<div class="ss-legend-class"><span class="ss-rank-badge">1</span>'
+        "<span>Top site by rank (click for the breakdown)</span></div>"
+        '<div class="ss-legend-class"><span class="ss-swatch ss-leader-swatch"></span>'
+        "<span>Line to the site where markers are fanned out</span></div>"
+    )
+    layers.entries.insert(0, LayerEntry("sites", name, group, badge))
+    recolour = mode != "grid" and len(embedded) == len(ranked)
+    payload = whatif_payload(
+        embedded,
+        _points_wgs84(embedded.geometry),
+        result.criteria,
+        top_n,
+        len(ranked),
+        aggregation=getattr(result, "aggregation", None),
+        sensitivity=getattr(result, "sensitivity", None),
+        colours={
+            "stops": list(SCORE_COLORS),
+            "steps": COLOR_STEPS,
+            "vmin": colormap.vmin,
+            "vmax": colormap.vmax,
+            "missing": NO_SCORE_FILL,
+            "recolour": recolour,
+        },
+    )
     if len(embedded) == len(ranked):
         note = f"All {len(ranked):,} ranked sites are re-ranked in your browser."
     else:
@@ -393,9 +477,26 @@ def _add_whatif(fmap: folium.Map, result: RunResult, candidates: gpd.GeoDataFram
             f"Re-ranks the {len(embedded):,} sites that lead on the total or on one "
             f"criterion (of {len(ranked):,} ranked)."
         )
-    note += " Colours on the map keep the study's weights."
-    panel = panel_html(result.criteria, top_n, note)
-    WhatIfPanel(payload, panel, fmap.get_name(), group.get_name()).add_to(fmap)
+    if recolour:
+        note += " The candidates' colours follow your weights."
+        colour_note = (
+            '<div class="ss-hint" id="ss-colour-note" style="display:none">'
+            "Colours show the scores with your weights.</div>"
+        )
+    else:
+        note += " Colours on the map keep the study's weights (too many sites to recolour)."
+        colour_note = ""
+    panel = panel_html(result.criteria, top_n, note, payload["sensitivity"])
+    SiteMap(
+        payload,
+        panel,
+        legend_html(layers.entries, colour_note),
+        layer_groups_js(layers.entries),
+        fmap.get_name(),
+        group.get_name(),
+        layers.candidate_layers if recolour else [],
+        bounds,
+    ).add_to(fmap)
 
 
 def _legend_steps(colormap: branca.colormap.LinearColormap) -> list[str]:
@@ -407,17 +508,22 @@ def _legend_steps(colormap: branca.colormap.LinearColormap) -> list[str]:
 
 
 def _add_grid_layers(
-    fmap: folium.Map, candidates: gpd.GeoDataFrame, colormap: branca.colormap.LinearColormap
+    fmap: folium.Map,
+    candidates: gpd.GeoDataFrame,
+    colormap: branca.colormap.LinearColormap,
+    layers: _Layers,
 ) -> None:
     """Very many candidates: a grid of best scores, a grid of exclusions, the best as points."""
     excluded = _excluded_mask(candidates).to_numpy()
     cells = grid_cells(candidates, excluded)
     size = cell_label(cells.attrs["cell_size_m"])
     scored = cells[cells["ranked"] > 0]
-    group = folium.FeatureGroup(
-        name=f"Candidate sites ({int((~excluded).sum()):,}, best score per {size} cell)", show=True
-    )
+    name = f"Candidate sites ({int((~excluded).sum()):,}, best score per {size} cell)"
+    group = folium.FeatureGroup(name=name, show=True, control=False)
     group.add_to(fmap)
+    layers.add(
+        LayerEntry("sites", name, group, _score_legend(colormap, "Best total score in cell"))
+    )
     props = [
         {
             "best": format_score(row.best_score),
@@ -438,10 +544,10 @@ def _add_grid_layers(
         _geojson_layer(data, _candidate_style(fills, False), tooltip, False).add_to(group)
     blocked = cells[(cells["ranked"] == 0) & (cells["excluded"] > 0)]
     if not blocked.empty:
-        group = folium.FeatureGroup(
-            name=f"Excluded sites ({int(excluded.sum()):,}, cells with no allowed site)", show=True
-        )
+        name = f"Excluded sites ({int(excluded.sum()):,}, cells with no allowed site)"
+        group = folium.FeatureGroup(name=name, show=True, control=False)
         group.add_to(fmap)
+        layers.add(LayerEntry("sites", name, group, _EXCLUDED_LEGEND))
         props = [
             {"excluded": f"{int(row.excluded):,}", "reason": esc(row.top_reason)}
             for row in blocked.itertuples(index=False)
@@ -456,4 +562,12 @@ def _add_grid_layers(
     best = candidates[~excluded].nlargest(BEST_POINTS, "total_score")
     best = best[best["rank"].notna()]
     if not best.empty:
-        _add_candidate_layer(fmap, best, colormap, True, name=f"Best {len(best):,} sites (points)")
+        _add_candidate_layer(
+            fmap,
+            best,
+            colormap,
+            True,
+            layers,
+            name=f"Best {len(best):,} sites (points)",
+            legend=False,
+        )

@@ -1,4 +1,10 @@
-"""Map overlays: exclusion zones, facilities sized by a column, choropleths, context."""
+"""Map overlays: exclusion zones, facilities sized by a column, choropleths, context.
+
+Each overlay becomes a toggleable FeatureGroup with plain-word tooltips (the
+feature's name, then e.g. ``Beds: 700``; none on background polygons such as the
+study area, which are not interactive) and a legend row drawn with its colours
+(:mod:`siteselect.outputs.map.legend`).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +27,13 @@ from siteselect.outputs.map.geo import (
     _to_wgs84,
     _with_crs,
 )
+from siteselect.outputs.map.legend import (
+    LayerEntry,
+    choropleth_classes,
+    humanise,
+    overlay_group,
+    overlay_legend,
+)
 from siteselect.outputs.map.popup import esc, format_number
 
 LOG = logging.getLogger("siteselect.outputs.map.build")
@@ -32,8 +45,8 @@ CHOROPLETH_COLORS = ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")
 _DEFAULT_OVERLAY_COLOR = next(f.default for f in dataclasses.fields(Overlay) if f.name == "color")
 
 
-def _add_overlay(fmap: folium.Map, overlay: Overlay, result: RunResult) -> None:
-    """Draw one overlay as a toggleable FeatureGroup."""
+def _add_overlay(fmap: folium.Map, overlay: Overlay, result: RunResult) -> LayerEntry:
+    """Draw one overlay as a toggleable FeatureGroup; its layer-list entry and legend row."""
     gdf = _with_crs(overlay.gdf, result)
     for column in (overlay.label_column, overlay.size_column):
         if column is not None and column not in gdf.columns:
@@ -41,31 +54,36 @@ def _add_overlay(fmap: folium.Map, overlay: Overlay, result: RunResult) -> None:
                 f"overlay {overlay.name!r}: column {column!r} not in its table "
                 f"(columns: {', '.join(map(str, gdf.columns))})"
             )
-    group = folium.FeatureGroup(name=esc(overlay.name), show=overlay.show)
+    group = folium.FeatureGroup(name=esc(overlay.name), show=overlay.show, control=False)
     group.add_to(fmap)
+    entry = LayerEntry(overlay_group(overlay), esc(overlay.name), group, "")
     if gdf.empty:
         LOG.info("overlay %r has no features", overlay.name)
-        return
+        return entry
     if overlay.kind == "points":
         layer = _points_overlay(gdf, overlay)
+        entry.legend = overlay_legend(overlay)
     else:
-        layer = _shapes_overlay(gdf, overlay)
+        layer, entry.legend = _shapes_overlay(gdf, overlay)
     if layer is not None:
         layer.add_to(group)
+    return entry
 
 
-def _overlay_tooltip(overlay: Overlay) -> folium.GeoJsonTooltip | folium.Tooltip:
-    """Per-feature tooltip (label, size) when the overlay has those columns, else its name."""
-    columns = {"label": overlay.label_column, "size": overlay.size_column}
-    fields = [field for field, column in columns.items() if column is not None]
-    if not fields:
-        return folium.Tooltip(esc(overlay.name))
-    aliases = [esc(columns[field]) for field in fields]
-    return folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True)
+def _is_background(overlay: Overlay) -> bool:
+    """Filled context polygons (land under the study area): drawn, never hovered."""
+    return overlay.kind == "polygons" and overlay.fill is not None and overlay.size_column is None
+
+
+def _overlay_tooltip(overlay: Overlay) -> folium.GeoJsonTooltip | None:
+    """The feature's name then ``Size column: value`` in plain words; none on backgrounds."""
+    if _is_background(overlay):
+        return None
+    return folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True)
 
 
 def _labels(gdf: gpd.GeoDataFrame, overlay: Overlay) -> list[dict[str, Any]]:
-    """Escaped tooltip properties (label, size) of each overlay feature."""
+    """Escaped properties of each overlay feature: label, size and the tooltip text ``tip``."""
     props: list[dict[str, Any]] = [{} for _ in range(len(gdf))]
     if overlay.label_column is not None:
         for prop, value in zip(props, gdf[overlay.label_column], strict=True):
@@ -73,14 +91,25 @@ def _labels(gdf: gpd.GeoDataFrame, overlay: Overlay) -> list[dict[str, Any]]:
     if overlay.size_column is not None:
         for prop, value in zip(props, gdf[overlay.size_column], strict=True):
             prop["size"] = format_number(value)
+    size_name = humanise(overlay.size_column) if overlay.size_column else ""
+    for prop in props:
+        parts = [f"<b>{prop['label']}</b>"] if "label" in prop else [esc(overlay.name)]
+        if "size" in prop and overlay.kind == "points":
+            parts.append(f"{size_name}: {prop['size']}")
+        prop["tip"] = "<br>".join(parts)
     return props
 
 
-def _shapes_overlay(gdf: gpd.GeoDataFrame, overlay: Overlay) -> folium.GeoJson | None:
-    """Zones (translucent red), choropleths (polygons with a size column) or context shapes."""
-    data = _feature_collection(_to_wgs84(gdf.geometry), _labels(gdf, overlay))
+def _shapes_overlay(gdf: gpd.GeoDataFrame, overlay: Overlay) -> tuple[folium.GeoJson | None, str]:
+    """Zones (translucent red), choropleths (polygons with a size column) or context shapes.
+
+    Returns the layer (None when no feature has a geometry) and its legend row.
+    """
+    props = _labels(gdf, overlay)
+    data = _feature_collection(_to_wgs84(gdf.geometry), props)
     if not data["features"]:
-        return None
+        return None, ""
+    tooltip = _overlay_tooltip(overlay)
     if overlay.kind == "polygons" and overlay.size_column is not None:
         fills = _choropleth_fills(gdf[overlay.size_column])
 
@@ -92,7 +121,12 @@ def _shapes_overlay(gdf: gpd.GeoDataFrame, overlay: Overlay) -> folium.GeoJson |
                 "fillOpacity": 0.55,
             }
 
-        return _geojson_layer(data, choropleth, _overlay_tooltip(overlay), False, highlight=False)
+        values = pd.to_numeric(gdf[overlay.size_column], errors="coerce").tolist()
+        labels = [p["label"] for p in props] if overlay.label_column else None
+        classes = choropleth_classes(fills, values, labels, humanise(overlay.size_column).lower())
+        legend = overlay_legend(overlay, classes)
+        return _geojson_layer(data, choropleth, tooltip, False, highlight=False), legend
+    color = overlay.color
     if overlay.kind == "zones":
         color = ZONE_COLOR if overlay.color == _DEFAULT_OVERLAY_COLOR else overlay.color
         style = {
@@ -113,9 +147,10 @@ def _shapes_overlay(gdf: gpd.GeoDataFrame, overlay: Overlay) -> folium.GeoJson |
         }
     else:
         style = {"color": overlay.color, "weight": 1.5, "opacity": 0.8, "fill": False}
-    return _geojson_layer(
-        data, lambda feature: style, _overlay_tooltip(overlay), False, highlight=False
-    )
+    if _is_background(overlay):
+        style["interactive"] = False
+    layer = _geojson_layer(data, lambda feature: style, tooltip, False, highlight=False)
+    return layer, overlay_legend(overlay, fill=color)
 
 
 def _choropleth_fills(values: pd.Series) -> list[str]:

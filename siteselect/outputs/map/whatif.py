@@ -3,25 +3,27 @@
 :func:`whatif_payload` embeds, for the ranked candidates (all of them up to
 :data:`WHATIF_MAX_SITES`, else those leading on the total or on a single
 criterion), the per-criterion scores and the pre-formatted values of the
-popups. :class:`WhatIfPanel` adds the JavaScript that
+popups. :class:`SiteMap` adds the script (``web/sites.js`` and ``web/layout.js``)
+that
 
 * draws the numbered markers of the top N sites with their breakdown popups,
-* fills the ranked list, and
-* re-ranks live when a weight slider moves, with exactly the aggregation of
-  :func:`siteselect.decision.scoring.score_table` and the ranking of
-  :func:`siteselect.decision.scoring.rank`: ``total = sum_i (s_i * w_i / W)`` accumulated
-  in criterion order with missing scores counting 0, ``W = sum_i w_i``; best
-  total first, ties broken by candidate id. Excluded candidates are never
-  embedded, so they stay excluded.
+  fanned out where they would overlap (``web/declutter.js``),
+* fills the ranked list (clicking a row zooms to the site and opens it), and
+* re-ranks and recolours live when a weight slider moves, with the run's
+  aggregation (``web/aggregate.js``: ``weighted_sum``, ``weighted_product`` or
+  ``owa``, read from ``RunResult.aggregation``) and the ranking of
+  :func:`siteselect.decision.scoring.rank`: best total first, ties broken by
+  candidate id. Excluded candidates are never embedded, so they stay excluded.
 
 Every string of the payload is escaped with :func:`siteselect.outputs.map.popup.esc`
-before it is embedded; the script inserts them as HTML.
+before it is embedded (the script inserts them as HTML), except ``criteria[].key``,
+the raw criterion name the "copy weights as YAML" button writes as text.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -36,9 +38,12 @@ from siteselect.outputs.map.popup import esc, format_number, format_value
 #: Ranked candidates embedded with their scores; above this, a subset (see
 #: :func:`whatif_rows`).
 WHATIF_MAX_SITES = 5000
-#: Popup auto-pan margins (px): the panel on the left, the layer control on the right.
-POPUP_PAD_LEFT = 340
-POPUP_PAD_RIGHT = 300
+#: Aggregation methods the browser reproduces, and how the popups name them.
+METHODS = {
+    "weighted_sum": "weighted sum",
+    "weighted_product": "weighted product",
+    "owa": "ordered weighted average",
+}
 
 
 def whatif_rows(ranked: pd.DataFrame, criteria: Sequence[CriterionInfo], limit: int) -> np.ndarray:
@@ -74,10 +79,106 @@ def whatif_rows(ranked: pd.DataFrame, criteria: Sequence[CriterionInfo], limit: 
     return np.array(sorted(chosen), dtype=int)
 
 
+def plain_unit(unit: str) -> str:
+    """A unit as said aloud where it reads better: ``vehicles/day`` -> ``vehicles a day``."""
+    return unit[: -len("/day")] + " a day" if unit.endswith("/day") else unit
+
+
 def _json_number(value: Any) -> float | None:
     """A finite float, or None (JSON null) for missing values."""
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def aggregation_spec(aggregation: Mapping[str, Any] | None, k: int) -> dict[str, Any]:
+    """The run's aggregation as the page needs it: ``{method, order_weights}``.
+
+    Parameters
+    ----------
+    aggregation : mapping or None
+        ``RunResult.aggregation``: ``{"method": ..., "order_weights": [...]}`` (the
+        latter for ``owa``); None means ``weighted_sum``.
+    k : int
+        Number of criteria.
+
+    Raises
+    ------
+    ValueError
+        An unknown method, or ``owa`` without ``k`` finite, non-negative order
+        weights of positive sum.
+    """
+    method = "weighted_sum" if not aggregation else str(aggregation.get("method", "weighted_sum"))
+    if method not in METHODS:
+        raise ValueError(
+            f"aggregation method {method!r} cannot be drawn on the map "
+            f"(known: {', '.join(METHODS)})"
+        )
+    order: list[float] = []
+    if method == "owa":
+        raw = list((aggregation or {}).get("order_weights") or [])
+        order = [float(v) for v in raw]
+        if (
+            len(order) != k
+            or not all(math.isfinite(v) and v >= 0 for v in order)
+            or not sum(order) > 0
+        ):
+            raise ValueError(
+                f"owa aggregation needs {k} non-negative order weights of positive sum "
+                f"(one per criterion), got {raw!r}"
+            )
+    return {"method": method, "order_weights": order}
+
+
+def _site_names(ranked: pd.DataFrame) -> list[str]:
+    """Escaped ``site_name`` per site, "" where the parcel has none (or no such column)."""
+    if "site_name" not in ranked:
+        return [""] * len(ranked)
+    return [
+        "" if not isinstance(v, str) or not v.strip() else esc(v.strip())
+        for v in ranked["site_name"]
+    ]
+
+
+def _notes(ranked: pd.DataFrame, criteria: Sequence[CriterionInfo]) -> list[list[str] | None]:
+    """Per criterion, a sentence per site under its popup row (``<name>_seen_from``), or None."""
+    notes: list[list[str] | None] = []
+    for c in criteria:
+        column = f"{c.name}_seen_from"
+        if column not in ranked:
+            notes.append(None)
+            continue
+        notes.append(
+            [
+                "" if not isinstance(v, str) or not v else esc(v[:1].upper() + v[1:] + ".")
+                for v in ranked[column]
+            ]
+        )
+    return notes
+
+
+def _rank1_probabilities(
+    ids: np.ndarray, sensitivity: Mapping[str, Any] | None
+) -> list[float | None]:
+    """``sensitivity["p_rank1"]`` per site (None where not given)."""
+    table = (sensitivity or {}).get("p_rank1") or {}
+    lookup = {str(key): value for key, value in table.items()}
+    out: list[float | None] = []
+    for site in ids:
+        value = lookup.get(str(site))
+        out.append(None if value is None else _json_number(value))
+    return out
+
+
+def _sensitivity_summary(sensitivity: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Draws, spread and the plain sentence of the run's sensitivity (escaped), or None."""
+    if not sensitivity or not sensitivity.get("p_rank1"):
+        return None
+    spread = sensitivity.get("spread_pct")
+    return {
+        "draws": int(sensitivity.get("draws", 0)),
+        "spread_pct": "?" if spread is None else f"{float(spread):g}",
+        "statement": esc(sensitivity.get("statement", "")) if sensitivity.get("statement") else "",
+    }
 
 
 def whatif_payload(
@@ -86,6 +187,10 @@ def whatif_payload(
     criteria: Sequence[CriterionInfo],
     top_n: int,
     total_ranked: int,
+    *,
+    aggregation: Mapping[str, Any] | None = None,
+    sensitivity: Mapping[str, Any] | None = None,
+    colours: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The data the what-if script needs, JSON-serialisable, strings escaped.
 
@@ -100,22 +205,35 @@ def whatif_payload(
         Number of numbered sites.
     total_ranked : int
         Number of ranked candidates in the run (``len(ranked)`` when all are embedded).
+    aggregation : mapping, optional
+        ``RunResult.aggregation`` (see :func:`aggregation_spec`).
+    sensitivity : mapping, optional
+        ``RunResult.sensitivity``: ``p_rank1`` is shown per top site.
+    colours : mapping, optional
+        The score colour scale (``stops``, ``steps``, ``vmin``, ``vmax``, ``missing``)
+        and ``recolour`` (whether every candidate drawn is embedded, so the map
+        can be recoloured when the weights change).
 
     Returns
     -------
     dict
-        ``criteria`` (name, label, unit, weight, transform), ``sites`` (columns:
-        ``id``, ``order`` = position in candidate-id order, ``lat``, ``lon``,
-        ``acres``, ``raw`` and ``score`` = one list per criterion), ``top_n``,
-        ``total_ranked``.
+        ``criteria`` (key, name, label, unit, weight, transform), ``sites``
+        (columns: ``id``, ``name``, ``order`` = position in candidate-id order,
+        ``lat``, ``lon``, ``acres``, ``raw``, ``score`` and ``notes`` = one list
+        per criterion, ``p1``), ``aggregation``, ``method_label``,
+        ``sensitivity``, ``colours``, ``recolour``, ``top_n``, ``total_ranked``.
     """
     ids = ranked["candidate_id"].astype(str).to_numpy()
     id_order = np.empty(len(ids), dtype=int)
     id_order[np.argsort(ids, kind="stable")] = np.arange(len(ids))
     valid = [p is not None and not p.is_empty for p in points_wgs84]
+    spec = aggregation_spec(aggregation, len(criteria))
+    colours = dict(colours or {})
+    recolour = bool(colours.pop("recolour", False))
     return {
         "criteria": [
             {
+                "key": str(c.name),
                 "name": esc(c.name),
                 "label": esc(c.label),
                 "unit": esc(c.unit),
@@ -126,6 +244,7 @@ def whatif_payload(
         ],
         "sites": {
             "id": [esc(i) for i in ids],
+            "name": _site_names(ranked),
             "order": id_order.tolist(),
             "lat": [
                 round(p.y, 6) if ok else None for p, ok in zip(points_wgs84, valid, strict=True)
@@ -135,7 +254,7 @@ def whatif_payload(
             ],
             "acres": [format_number(v) for v in ranked.get("area_acres", [math.nan] * len(ids))],
             "raw": [
-                [format_value(v, c.unit) for v in ranked[f"raw_{c.name}"]]
+                [format_value(v, plain_unit(c.unit)) for v in ranked[f"raw_{c.name}"]]
                 if f"raw_{c.name}" in ranked
                 else ["n/a"] * len(ids)
                 for c in criteria
@@ -146,200 +265,22 @@ def whatif_payload(
                 else [None] * len(ids)
                 for c in criteria
             ],
+            "notes": _notes(ranked, criteria),
+            "p1": _rank1_probabilities(ids, sensitivity),
         },
+        "aggregation": spec,
+        "method_label": METHODS[spec["method"]],
+        "sensitivity": _sensitivity_summary(sensitivity),
+        "colours": colours,
+        "recolour": recolour,
         "top_n": int(top_n),
         "total_ranked": int(total_ranked),
     }
 
 
-_SCRIPT = r"""
-(function () {
-  var map = {{ this.map_name }};
-  var group = {{ this.group_name }};
-  var D = {{ this.payload|tojson }};
-  var C = D.criteria, S = D.sites, n = S.id.length, k = C.length;
-  var defaults = C.map(function (c) { return c.weight; });
-  var weights = defaults.slice();
-  var markers = {};
-  var defaultRank = null;
-
-  function fixed3(x) { return (x === null || isNaN(x)) ? "n/a" : x.toFixed(3); }
-  function fmtWeight(w) { return String(Math.round(w * 100) / 100); }
-
-  // Same arithmetic as siteselect.decision.scoring.score_table: weights divided by the largest
-  // (v = w / max w, so no sum overflows), contribution = s * v / V with V = sum of v,
-  // accumulated in criterion order, missing scores count 0.
-  function scaled(w) {
-    var m = 0, j;
-    for (j = 0; j < k; j++) { if (w[j] > m) { m = w[j]; } }
-    return w.map(function (x) { return m > 0 ? x / m : 0; });
-  }
-  function totals(weights) {
-    var w = scaled(weights), W = 0, j, i;
-    for (j = 0; j < k; j++) { W += w[j]; }
-    var t = new Float64Array(n);
-    for (j = 0; j < k; j++) {
-      var s = S.score[j];
-      for (i = 0; i < n; i++) {
-        var c = s[i] * w[j] / W;
-        if (s[i] !== null && c === c) { t[i] += c; }
-      }
-    }
-    return t;
-  }
-  // siteselect.decision.scoring.rank: best total first, ties by candidate id.
-  function order(t) {
-    var idx = [];
-    for (var i = 0; i < n; i++) { idx.push(i); }
-    idx.sort(function (a, b) {
-      if (t[a] !== t[b]) { return t[b] - t[a]; }
-      return S.order[a] - S.order[b];
-    });
-    return idx;
-  }
-  function bar(contribution, share, maxShare) {
-    var track = maxShare > 0 ? 100 * share / maxShare : 0;
-    var fill = share > 0 ? Math.min(100, Math.max(0, 100 * (contribution || 0) / share)) : 0;
-    return '<div class="ss-bar-track" style="width:' + track.toFixed(0) + '%">' +
-      '<div class="ss-bar" style="width:' + fill.toFixed(0) + '%"></div></div>';
-  }
-  function popupHtml(i, rank, total, w) {
-    var W = 0, maxW = 0, j, rows = "";
-    for (j = 0; j < k; j++) { W += w[j]; maxW = Math.max(maxW, w[j]); }
-    for (j = 0; j < k; j++) {
-      var s = S.score[j][i], share = W > 0 ? w[j] / W : 0;
-      var contribution = s === null ? null : s * w[j] / W;
-      rows += '<tr class="ss-criterion" data-criterion="' + C[j].name + '">' +
-        '<td title="' + C[j].transform + '">' + C[j].label + '</td>' +
-        '<td class="ss-num">' + S.raw[j][i] + '</td>' +
-        '<td class="ss-num">' + fixed3(s) + '</td>' +
-        '<td class="ss-num">' + fmtWeight(w[j]) + '</td>' +
-        '<td class="ss-num">' + fixed3(contribution) + '</td>' +
-        '<td class="ss-bar-cell">' + bar(contribution, share, W > 0 ? maxW / W : 0) +
-        '</td></tr>';
-    }
-    return '<div class="ss-popup" id="ss-popup-' + rank + '" data-rank="' + rank + '">' +
-      '<div class="ss-popup-head"><span class="ss-popup-rank">#' + rank + '</span>' +
-      '<span class="ss-popup-id">' + S.id[i] + '</span></div>' +
-      '<div class="ss-popup-total">Total score <b>' + fixed3(total) + '</b> of 1 &middot; ' +
-      S.acres[i] + ' acres</div>' +
-      '<table class="ss-breakdown"><thead><tr><th>Criterion</th><th>Value</th>' +
-      '<th>Score</th><th>Weight</th><th>Contribution</th><th></th></tr></thead>' +
-      '<tbody>' + rows + '</tbody><tfoot><tr><td colspan="4">Total</td>' +
-      '<td class="ss-num">' + fixed3(total) + '</td><td></td></tr></tfoot></table></div>';
-  }
-  function markerFor(i, rank, total, w, count) {
-    var size = rank === 1 ? 34 : 28;
-    var icon = L.divIcon({
-      html: '<div class="ss-rank-marker" data-rank="' + rank + '">' + rank + '</div>',
-      className: "ss-rank-icon", iconSize: [size, size], iconAnchor: [size / 2, size / 2]
-    });
-    var marker = L.marker([S.lat[i], S.lon[i]],
-                          {icon: icon, zIndexOffset: 1000 + (count - rank) * 10});
-    marker.bindPopup(popupHtml(i, rank, total, w), {
-      maxWidth: 520, autoPanPaddingTopLeft: [{{ this.pad_left }}, 90],
-      autoPanPaddingBottomRight: [{{ this.pad_right }}, 20]
-    });
-    marker.bindTooltip('#' + rank + ' ' + S.id[i] + ' \u00b7 score ' + fixed3(total));
-    return marker;
-  }
-  function changed(w) {
-    for (var j = 0; j < k; j++) { if (w[j] !== defaults[j]) { return true; } }
-    return false;
-  }
-  function movement(i, rank) {
-    if (!changed(weights)) { return ""; }
-    var before = defaultRank[i];
-    if (before === rank) { return '<span class="ss-move ss-same">=</span>'; }
-    if (before > rank) {
-      return '<span class="ss-move ss-up">\u25b2' + (before - rank) + '</span>';
-    }
-    return '<span class="ss-move ss-down">\u25bc' + (rank - before) + '</span>';
-  }
-  function update() {
-    var v = scaled(weights), W = 0;
-    for (var j = 0; j < k; j++) { W += v[j]; }
-    var note = document.getElementById("ss-whatif-note");
-    if (!(W > 0)) {
-      note.textContent = "Give at least one criterion a weight above 0.";
-      note.classList.add("ss-warn");
-      return;
-    }
-    note.classList.remove("ss-warn");
-    note.innerHTML = changed(weights)
-      ? "Ranking with <b>your</b> weights (\u25b2\u25bc = places gained or lost)."
-      : "Ranking with the study's weights.";
-    var t = totals(weights), idx = order(t);
-    if (defaultRank === null) {
-      defaultRank = new Int32Array(n);
-      idx.forEach(function (i, pos) { defaultRank[i] = pos + 1; });
-    }
-    var top = idx.slice(0, D.top_n).filter(function (i) { return S.lat[i] !== null; });
-    group.clearLayers();
-    markers = {};
-    var rows = "";
-    top.forEach(function (i, pos) {
-      var rank = pos + 1;
-      markers[rank] = markerFor(i, rank, t[i], weights, top.length).addTo(group);
-      rows += '<tr class="ss-rank-row" data-rank="' + rank + '" data-site="' + S.id[i] + '">' +
-        '<td><span class="ss-rank-badge">' + rank + '</span></td>' +
-        '<td class="ss-site" title="' + S.id[i] + '">' + S.id[i] + '</td>' +
-        '<td class="ss-num">' + fixed3(t[i]) + '</td>' +
-        '<td class="ss-num">' + S.acres[i] + '</td>' +
-        '<td class="ss-num">' + movement(i, rank) + '</td></tr>';
-    });
-    document.getElementById("ss-ranking-body").innerHTML = rows;
-    C.forEach(function (c, j) {
-      document.getElementById("ss-w-value-" + j).textContent = fmtWeight(weights[j]);
-      document.getElementById("ss-w-share-" + j).textContent =
-        Math.round(100 * v[j] / W) + "%";
-    });
-  }
-  function openRank(rank) {
-    var marker = markers[rank];
-    if (!marker) { return; }
-    map.setView(marker.getLatLng(), Math.max(map.getZoom(), 15));
-    marker.openPopup();
-  }
-
-  var control = L.control({position: "topleft"});
-  control.onAdd = function () {
-    var div = L.DomUtil.create("div", "ss-panel-control");
-    div.innerHTML = {{ this.panel_html|tojson }};
-    L.DomEvent.disableClickPropagation(div);
-    L.DomEvent.disableScrollPropagation(div);
-    div.querySelector("#ss-ranking-body").addEventListener("click", function (event) {
-      var row = event.target.closest(".ss-rank-row");
-      if (row) { openRank(row.getAttribute("data-rank")); }
-    });
-    div.querySelectorAll(".ss-weight-input").forEach(function (input) {
-      input.addEventListener("input", function () {
-        weights[Number(input.getAttribute("data-index"))] = Number(input.value);
-        update();
-      });
-    });
-    div.querySelector("#ss-reset").addEventListener("click", function () {
-      weights = defaults.slice();
-      div.querySelectorAll(".ss-weight-input").forEach(function (input, j) {
-        input.value = defaults[j];
-      });
-      update();
-    });
-    return div;
-  };
-  control.addTo(map);
-  update();
-  window.ssWhatIf = {
-    setWeights: function (w) { weights = w.slice(); update(); },
-    ranking: function () {
-      return order(totals(weights)).map(function (i) { return S.id[i]; });
-    }
-  };
-})();
-"""
-
-
-def panel_html(criteria: Sequence[CriterionInfo], top_n: int, note: str) -> str:
+def panel_html(
+    criteria: Sequence[CriterionInfo], top_n: int, note: str, sensitivity: Mapping[str, Any] | None
+) -> str:
     """The left panel: the (script-filled) ranked list and one weight slider per criterion.
 
     Parameters
@@ -349,11 +290,14 @@ def panel_html(criteria: Sequence[CriterionInfo], top_n: int, note: str) -> str:
         Number of ranked sites listed.
     note : str
         Already-escaped sentence under the sliders (what is re-ranked).
+    sensitivity : mapping or None
+        From :func:`_sensitivity_summary`: adds the "first in" column and the sentence.
 
     Returns
     -------
     str
-        ``#ss-ranking`` (with ``#ss-ranking-body``) and ``#ss-whatif``.
+        Two collapsible sections, ``#ss-ranking`` (with ``#ss-ranking-body``) and
+        ``#ss-whatif`` (sliders, reset, copy as YAML).
     """
     top_weight = max((c.weight for c in criteria), default=1.0)
     slider_max = max(10.0, 2 * top_weight)
@@ -367,24 +311,81 @@ def panel_html(criteria: Sequence[CriterionInfo], top_n: int, note: str) -> str:
         f'<span class="ss-num ss-w-share" id="ss-w-share-{j}"></span></div></div>'
         for j, c in enumerate(criteria)
     )
+    sure_head, sure_note = "", ""
+    if sensitivity:
+        sure_head = (
+            '<th class="ss-num" title="Share of plausible weightings in which the site is first">'
+            "First in</th>"
+        )
+        statement = sensitivity["statement"] or (
+            f"First in: share of {sensitivity['draws']:,} weightings (each weight varied "
+            f"\u00b1{sensitivity['spread_pct']}%) in which the site ranks first."
+        )
+        sure_note = f'<div class="ss-hint" id="ss-sure-note">{statement}</div>'
     return (
-        '<div class="ss-ranking" id="ss-ranking">'
-        f"<h2>Top {top_n} sites</h2>"
-        "<table><thead><tr><th>#</th><th>Site</th><th>Score</th><th>Acres</th><th></th></tr>"
+        '<div class="ss-ranking ss-collapsible" id="ss-ranking">'
+        '<button type="button" class="ss-section-head" aria-expanded="true">'
+        f'<span class="ss-head-title">Top {top_n} sites</span><span class="ss-chevron"></span>'
+        '</button><div class="ss-section-body">'
+        '<table><thead><tr><th>#</th><th>Site</th><th class="ss-num">Score</th>'
+        f'{sure_head}<th class="ss-num">Acres</th><th></th></tr>'
         '</thead><tbody id="ss-ranking-body"></tbody></table>'
-        '<div class="ss-hint">Click a row or a numbered marker for the score breakdown.</div>'
-        "</div>"
-        '<div class="ss-whatif" id="ss-whatif">'
-        '<div class="ss-whatif-head"><h2>What if? Weights</h2>'
-        '<button type="button" id="ss-reset">Reset</button></div>'
+        f"{sure_note}"
+        '<div class="ss-hint">Click a row or a numbered marker for the score breakdown. '
+        "Markers that would overlap are fanned out, a thin line leading to the site.</div>"
+        "</div></div>"
+        '<div class="ss-whatif ss-collapsible" id="ss-whatif">'
+        '<button type="button" class="ss-section-head" aria-expanded="true">'
+        '<span class="ss-head-title">What if? Weights</span><span class="ss-chevron"></span>'
+        '</button><div class="ss-section-body">'
         f"{sliders}"
-        f'<div class="ss-hint" id="ss-whatif-note"></div>'
-        f'<div class="ss-hint">{note}</div></div>'
+        '<div class="ss-buttons">'
+        '<button type="button" class="ss-button" id="ss-reset">Reset</button>'
+        '<button type="button" class="ss-button" id="ss-copy-yaml">Copy weights as YAML</button>'
+        "</div>"
+        '<textarea id="ss-yaml" readonly aria-label="Weights as YAML"></textarea>'
+        '<div class="ss-hint" id="ss-yaml-status"></div>'
+        '<div class="ss-hint" id="ss-whatif-note"></div>'
+        f'<div class="ss-hint">{note}</div></div></div>'
     )
 
 
-class WhatIfPanel(MacroElement):
-    """The left panel (ranked list + weight sliders) and the top-site markers.
+_SCRIPT = r"""
+(function () {
+  var map = {{ this.map_name }};
+  var D = {{ this.payload|tojson }};
+  var sites = ssSites({map: map, group: {{ this.group_name }}, payload: D,
+                       candidateLayers: [
+                         {% for name in this.candidate_layers %}{{ name }}, {% endfor %}]});
+  function control(position, className, html, wire) {
+    var c = L.control({position: position});
+    c.onAdd = function () {
+      var div = L.DomUtil.create("div", className);
+      div.innerHTML = html;
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      if (wire) { wire(div); }
+      return div;
+    };
+    return c.addTo(map);
+  }
+  control("topleft", "ss-panel-control", {{ this.panel_html|tojson }}, sites.wire);
+  control("bottomright", "ss-legend-control", {{ this.legend_html|tojson }}, null);
+  ssLayout({map: map, groups: [
+    {% for g in this.groups %}{label: {{ g.label|tojson }}, layers: [
+      {% for e in g.layers %}{layer: {{ e.id }}, id: {{ e.id|tojson }}, name: {{ e.name|tojson }}},
+      {% endfor %}]},
+    {% endfor %}]});
+  sites.update();
+  ssFitDefault(map, {{ this.bounds|tojson }}, sites);
+  window.ssWhatIf = sites;
+  document.documentElement.setAttribute("data-ss-ready", "1");
+})();
+"""
+
+
+class SiteMap(MacroElement):
+    """The panels (ranked list + weights, legend), the grouped layer list and the top sites.
 
     Parameters
     ----------
@@ -392,19 +393,39 @@ class WhatIfPanel(MacroElement):
         From :func:`whatif_payload`.
     panel : str
         From :func:`panel_html`.
+    legend : str
+        From :func:`siteselect.outputs.map.legend.legend_html`.
+    groups : list of dict
+        From :func:`siteselect.outputs.map.legend.layer_groups_js`.
     map_name, group_name : str
         JavaScript names of the folium map and of the FeatureGroup that receives
         the numbered markers.
+    candidate_layers : list of str
+        JavaScript names of the GeoJSON layers of candidates (recoloured by the sliders).
+    bounds : list or None
+        ``[[south, west], [north, east]]`` fitted at first view.
     """
 
     _template = Template("{% macro script(this, kwargs) %}" + _SCRIPT + "{% endmacro %}")
 
-    def __init__(self, payload: dict[str, Any], panel: str, map_name: str, group_name: str) -> None:
+    def __init__(
+        self,
+        payload: dict[str, Any],
+        panel: str,
+        legend: str,
+        groups: list[dict[str, Any]],
+        map_name: str,
+        group_name: str,
+        candidate_layers: list[str],
+        bounds: list[list[float]] | None,
+    ) -> None:
         super().__init__()
-        self._name = "WhatIfPanel"
+        self._name = "SiteMap"
         self.payload = payload
         self.panel_html = panel
+        self.legend_html = legend
+        self.groups = groups
         self.map_name = map_name
         self.group_name = group_name
-        self.pad_left = POPUP_PAD_LEFT
-        self.pad_right = POPUP_PAD_RIGHT
+        self.candidate_layers = candidate_layers
+        self.bounds = bounds
