@@ -314,3 +314,22 @@ def test_map_colours_match_the_run() -> None:
     ]  # fmt: skip
     js = run_js(["aggregate.js"], "ssColour", args)
     assert js == [colour for *_, colours in cases for colour in colours]
+
+
+@pytest.mark.parametrize("method", ["weighted_product", "owa"])
+def test_map_aggregation_equals_the_run_aggregation(method: str) -> None:
+    """The sliders' JS and siteselect.decision.aggregation (what `run` ranks by) agree."""
+    from siteselect.decision.aggregation import aggregate, resolve
+
+    rng = np.random.default_rng({"weighted_product": 5, "owa": 6}[method])
+    cases = [_random_case(rng) for _ in range(200)]
+    js = run_js(["aggregate.js"], "ssAggregate", [[method, w, s, o] for w, s, o in cases])
+    for (weights, scores, order), totals in zip(cases, js, strict=True):
+        table = np.array([[np.nan if v is None else v for v in col] for col in scores]).T
+        shares = np.array(weights) / sum(weights)
+        run_totals, _ = aggregate(table, shares, resolve(method, len(weights), order))
+        assert totals == pytest.approx(run_totals.tolist(), rel=1e-12, abs=1e-15), (
+            weights,
+            scores,
+            order,
+        )
