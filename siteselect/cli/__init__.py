@@ -13,6 +13,7 @@ from siteselect import __version__
 from siteselect.cli._common import OneLineGroup, setup_logging
 from siteselect.cli.demo_data import demo_data_command
 from siteselect.cli.fetch import fetch_command
+from siteselect.cli.rescore import rescore_command
 from siteselect.cli.run import run_command
 from siteselect.cli.schema import schema_command
 from siteselect.cli.validate import validate_command
@@ -33,7 +34,14 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     setup_logging(verbose, quiet, debug)
 
 
-for _command in (run_command, validate_command, schema_command, demo_data_command, fetch_command):
+for _command in (
+    run_command,
+    validate_command,
+    schema_command,
+    demo_data_command,
+    fetch_command,
+    rescore_command,
+):
     cli.add_command(_command)
 
 
