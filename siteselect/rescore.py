@@ -86,8 +86,9 @@ def read_weights_file(path: Path, config: Config) -> dict[str, float]:
     doc = load_yaml(Path(path))
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("weights"), dict):
+        first = next(iter(data), None) if isinstance(data, dict) else None
         raise doc.error(
-            (),
+            () if first is None or "weights" in data else (first,),
             "expected 'weights:' with one number per criterion, e.g. "
             "weights: {members: 6, seismic: 2}",
         )
