@@ -217,7 +217,7 @@ def run(config: Config, reporter: Reporter | None = None, *, from_cache: bool = 
             axis=1,
         )
         table["excluded"] = excluded
-        table["exclusion_reason"] = exclusion_reason.astype(str)
+        table["exclusion_reason"] = _as_text(exclusion_reason)
         table["rank"] = rank(scores["total_score"].to_numpy(), excluded, ids).array
         candidates = gpd.GeoDataFrame(
             table, geometry=study.candidates.geometry.to_numpy(), crs=study.crs
@@ -438,3 +438,9 @@ def _merge_diagnostics(diagnostics: dict[str, Any], stored: dict[str, Any]) -> N
                 current.setdefault(k, v)
         elif isinstance(current, list) and isinstance(value, list):
             current.extend(v for v in value if v not in current)
+
+
+def _as_text(values: np.ndarray) -> Any:
+    """Each value as ``str`` (as ``numpy.astype(str)`` gives, without its fixed-width copy:
+    1M reasons of 200 characters would take 800 MB)."""
+    return pd.Series(values, dtype=object).astype(str).array

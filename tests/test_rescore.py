@@ -13,10 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from siteselect._errors import ConfigError
 from siteselect.config import load_config
+from siteselect.decision.scoring import join_reasons, rank
 from siteselect.outputs import write_outputs
 from siteselect.pipeline import run
 from siteselect.rescore import parse_weight_options, read_weights_file, with_weights
@@ -232,3 +237,34 @@ def test_rescore_leaves_the_previous_results_when_stale(world: Path) -> None:
     shutil.rmtree(world.parent / ".cache" / "criteria" / "entries")
     _rescore_error(world)
     assert (out / "sites.csv").read_bytes() == before
+
+
+# The vectorised scoring (rank, joined reasons) against plainly written oracles.
+
+
+@given(
+    scores=st.lists(st.sampled_from([0.0, -0.0, 0.25, 0.5, 1.0, float("nan")]), max_size=30),
+    data=st.data(),
+)
+def test_rank_is_score_then_id_whatever_the_order_of_the_ids(scores, data) -> None:
+    n = len(scores)
+    ids = data.draw(st.lists(st.text("abc", max_size=3), min_size=n, max_size=n, unique=True))
+    if data.draw(st.booleans()):
+        ids = sorted(ids)  # the pipeline's candidates are in id order
+    excluded = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    ranks = rank(np.array(scores), np.array(excluded, dtype=bool), np.array(ids, dtype=object))
+    kept = sorted(
+        (i for i in range(n) if not excluded[i]),
+        key=lambda i: (-(scores[i] if scores[i] == scores[i] else -np.inf), ids[i]),
+    )
+    expected = [pd.NA] * n
+    for position, i in enumerate(kept, start=1):
+        expected[i] = position
+    assert ranks.tolist() == expected
+
+
+@given(st.lists(st.lists(st.sampled_from(["", "a", "b: x"]), min_size=4, max_size=4), max_size=5))
+def test_join_reasons_joins_the_non_empty_ones(columns) -> None:
+    arrays = [np.array(c, dtype=object) for c in columns]
+    joined = join_reasons(arrays, 4)
+    assert joined.tolist() == ["; ".join(c[i] for c in columns if c[i]) for i in range(4)]
