@@ -19,6 +19,7 @@ import pandas as pd
 
 from siteselect._errors import SiteSelectError
 from siteselect.config import Config
+from siteselect.config.yaml_doc import display_path
 from siteselect.criteria.base import REGISTRY, KindSpec, Measurement
 from siteselect.criteria.cache import CacheError, CriteriaCache, explain, geometry_hash, key_of
 from siteselect.criteria.overlay import Overlay
@@ -284,7 +285,8 @@ def _study_and_measurer(config: Config, from_cache: bool) -> tuple[Study, _Cache
         if found is None:
             before = cache.last_run().get("candidates", {}).get("components")
             raise CacheError(
-                f"{_shown(config)}: the criteria cache in {cache.folder} has no candidates for "
+                f"{_shown(config)}: the criteria cache in {display_path(cache.folder)} has no "
+                "candidates for "
                 f"this config ({explain(components, before)}); "
                 f"run 'siteselect run {_shown(config)}' first"
             )
@@ -357,9 +359,9 @@ class _CachedMeasurer(_Measurer):
                 self.reused.append(entry)
                 graph_needed |= spec.uses_network()
         if missing and self.only_cached:
-            shown = _shown(config)
+            shown, folder = _shown(config), display_path(self.store.folder)
             raise CacheError(
-                f"{shown}: the criteria cache in {self.store.folder} has no up-to-date "
+                f"{shown}: the criteria cache in {folder} has no up-to-date "
                 f"measurement of {'; '.join(missing)}; run 'siteselect run {shown}' first"
             )
         if graph_needed and config.network is not None:

@@ -128,7 +128,7 @@ def geometry_hash(candidates: gpd.GeoDataFrame) -> str:
     digest = hashlib.sha256()
     ids = candidates["candidate_id"].astype(str).to_numpy()
     digest.update("\0".join(ids.tolist()).encode())
-    wkb = shapely.to_wkb(candidates.geometry.to_numpy(), hex=False)
+    wkb = [w or b"" for w in shapely.to_wkb(candidates.geometry.to_numpy(), hex=False)]
     digest.update(np.asarray([len(w) for w in wkb], dtype=np.int64).tobytes())
     digest.update(b"".join(wkb))
     return digest.hexdigest()
