@@ -396,6 +396,7 @@ class _CachedMeasurer(_Measurer):
             return
         self.study.diagnostics["criteria_cache"] = {
             "folder": str(self.store.folder),
+            "rescored": self.only_cached,
             "reused": list(self.reused),
             "recomputed": dict(self.recomputed),
         }
