@@ -14,6 +14,7 @@ from siteselect.cli._common import OneLineGroup, setup_logging
 from siteselect.cli.compare import compare_command
 from siteselect.cli.demo_data import demo_data_command
 from siteselect.cli.fetch import fetch_command
+from siteselect.cli.rescore import rescore_command
 from siteselect.cli.run import run_command
 from siteselect.cli.schema import schema_command
 from siteselect.cli.sensitivity import sensitivity_command
@@ -45,6 +46,7 @@ for _command in (
     weights_command,
     sensitivity_command,
     compare_command,
+    rescore_command,
 ):
     cli.add_command(_command)
 

@@ -250,6 +250,22 @@ class OutputsSpec(_Model):
     )
 
 
+class CacheSpec(_Model):
+    """The criteria cache: raw measurements a later run and ``siteselect rescore`` reuse."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Keep every criterion's and constraint's raw values on disk, keyed by "
+        "their inputs' hashes and measurement parameters; a later run measures only what "
+        "changed, and 'siteselect rescore' re-scores from it.",
+    )
+    dir: ResolvedPath | None = Field(
+        default=None,
+        description="Folder of the criteria cache (default .cache/criteria beside configs/, "
+        "next to the road-graph cache).",
+    )
+
+
 def _kind_union() -> Any:
     classes = tuple(load_kinds().values())
     return Annotated[
@@ -317,6 +333,7 @@ class Config(_Model):
         default_factory=SensitivitySpec, description="The quick weight-sensitivity check of run."
     )
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
+    cache: CacheSpec = Field(default_factory=CacheSpec)
 
     # set by load_config, not part of the YAML
     source_path: Path | None = Field(default=None, exclude=True)

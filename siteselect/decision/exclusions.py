@@ -59,7 +59,8 @@ def missing_causes(measurement: Measurement, max_snap_m: float | None = None) ->
     """
     values = np.asarray(measurement.values, dtype="float64")
     missing = np.isnan(values)
-    causes = np.where(missing, measurement.missing_reason, "").astype(object)
+    causes = np.full(len(values), "", dtype=object)  # one "" object, not n strings
+    causes[missing] = measurement.missing_reason
     far = measurement.extra_columns.get(OFF_NETWORK_COLUMN)
     if far is not None:
         off = missing & np.asarray(far, dtype=bool)

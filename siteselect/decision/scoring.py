@@ -197,24 +197,28 @@ def missing_value_reasons(name: str, measurement: Measurement) -> np.ndarray:
 
     The per-candidate ``missing_reasons`` where given, else ``missing_reason``.
     """
-    missing = np.isnan(measurement.values)
-    out = np.where(missing, f"{name}: {measurement.missing_reason}", "").astype(object)
+    missing = np.flatnonzero(np.isnan(measurement.values))
+    out = np.full(len(measurement.values), "", dtype=object)  # one "" object, not n strings
+    out[missing] = f"{name}: {measurement.missing_reason}"
     own = measurement.missing_reasons
     if own is not None:
-        specific = missing & (own != "")
-        out[specific] = f"{name}: " + own[specific].astype(str).astype(object)
+        own_missing = np.asarray(own, dtype=object)[missing]
+        specific = own_missing != ""
+        out[missing[specific]] = f"{name}: " + own_missing[specific].astype(str).astype(object)
     return out
 
 
 def join_reasons(columns: list[np.ndarray], n: int) -> np.ndarray:
     """Join per-constraint reason arrays into one ``"; "``-separated string each."""
     joined = np.full(n, "", dtype=object)
+    filled = np.zeros(n, dtype=bool)  # joined != "", kept as a mask: no string comparison
     for column in columns:
         has = column != ""
-        both = has & (joined != "")
+        both = has & filled
         joined[both] = joined[both] + "; " + column[both]
-        only = has & (joined == "")
+        only = has & ~filled
         joined[only] = column[only]
+        filled |= has
     return joined
 
 
@@ -287,12 +291,12 @@ def score_table(
         raw = np.asarray(criterion.measurement.values, dtype="float64")
         score = criterion.transform.apply(raw)
         contribution = score * weight / scaled_sum
-        columns[f"raw_{criterion.name}"] = raw
+        columns[f"raw_{criterion.name}"] = raw.copy()  # the table never shares the measurement's
         columns[f"score_{criterion.name}"] = score
         columns[f"contrib_{criterion.name}"] = contribution
         total += np.nan_to_num(contribution, nan=0.0)
     columns["total_score"] = total
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, copy=False)  # fresh arrays: no copy into one 2-D block
 
 
 def _aggregated_table(
@@ -318,8 +322,19 @@ def rank(total_score: np.ndarray, excluded: np.ndarray, ids: np.ndarray) -> pd.S
     ...      np.array(["a", "c", "b", "d"])).tolist()
     [3, 2, 1, <NA>]
     """
-    order = np.lexsort((ids, -np.nan_to_num(total_score, nan=-np.inf)))
+    key = -np.nan_to_num(total_score, nan=-np.inf)
+    in_id_order = _ascending(ids)  # the pipeline's candidates are: a stable sort keeps ties so
+    order = np.argsort(key, kind="stable") if in_id_order else np.lexsort((ids, key))
     order = order[~excluded[order]]
     ranks = pd.Series(pd.NA, index=range(len(total_score)), dtype="Int64")
     ranks.iloc[order] = np.arange(1, len(order) + 1)
     return ranks
+
+
+def _ascending(ids: np.ndarray) -> bool:
+    """Whether ``ids`` are in increasing order (then a stable sort breaks ties by id)."""
+    ids = np.asarray(ids)
+    try:
+        return bool((ids[:-1] <= ids[1:]).all())
+    except TypeError:  # ids that do not compare (mixed types): lexsort decides
+        return False
