@@ -67,7 +67,6 @@ _PLAIN: tuple[tuple[str, str], ...] = (
     (r"\bPGA \(g\)", "peak ground acceleration"),
     (r"\bPGA\b", "peak ground acceleration"),
     (r"\bAADT\b", "average daily traffic"),
-    (r"\bAICUZ\b", "military air-installation (AICUZ) zone"),
     (r"\(Huff\)", "(Huff model)"),
     (r"\bHuff\b(?! model)", "Huff model"),
     (r"\b(\d+(?:\.\d+)?) min half-life\b", r"\1-minute half-life"),
@@ -186,7 +185,7 @@ def scoring_words(transform: Mapping[str, Any] | None, unit: str, fallback: str 
     Examples
     --------
     >>> scoring_words({"fn": "linear", "best": 2, "worst": 15}, "min")
-    'full score at 2 minutes or less, none at 15 minutes or more, in proportion between'
+    'full score at 2 minutes or less, none at 15 or more'
     """
     fn = (transform or {}).get("fn")
     t = transform or {}
@@ -196,13 +195,13 @@ def scoring_words(transform: Mapping[str, Any] | None, unit: str, fallback: str 
             good, bad = ("less", "more") if best < worst else ("more", "less")
             return (
                 f"full score at {_quantity(best, unit)} or {good}, none at "
-                f"{_quantity(worst, unit)} or {bad}, in proportion between"
+                f"{_quantity(worst, '')} or {bad}"
             )
         if fn == "minmax":
             high = t.get("better", "higher") == "higher"
             return (
-                f"relative: the candidate with the {'highest' if high else 'lowest'} value scores "
-                f"1, the one with the {'lowest' if high else 'highest'} 0"
+                f"relative: full score for the {'highest' if high else 'lowest'} value among "
+                f"the candidates, none for the {'lowest' if high else 'highest'}"
             )
         if fn == "logistic":
             return (

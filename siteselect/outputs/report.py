@@ -64,6 +64,9 @@ table { border-collapse: collapse; font-size: 13px; width: 100%; }
 th { text-align: left; color: #6b7280; font-weight: 600; border-bottom: 1px solid #d1d5db;
   padding: 4px 8px 4px 0; vertical-align: bottom; }
 td { padding: 4px 8px 4px 0; border-bottom: 1px solid #f3f4f6; vertical-align: top; }
+tr.noted td { border-bottom: none; padding-bottom: 0; }
+tr.note td { padding-top: 0; }
+table.weights td:first-child { width: 46%; }
 table.top th { font-size: 11px; line-height: 1.25; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.top th.num { white-space: normal; }
@@ -75,20 +78,24 @@ table.top th.num { white-space: normal; }
 .stat b { display: block; font-size: 22px; }
 @page { size: letter; margin: 12mm 12mm 14mm; }
 @media print {
-  body { background: #fff; font-size: 12px; }
+  body { background: #fff; font-size: 12px; -webkit-print-color-adjust: exact;
+    print-color-adjust: exact; }
   main { max-width: none; padding: 0; }
   h1 { font-size: 20px; }
-  h2 { font-size: 14px; margin: 14px 0 6px; break-after: avoid; page-break-after: avoid; }
+  h2 { font-size: 14px; margin: 12px 0 5px; break-after: avoid; page-break-after: avoid; }
   p, figcaption { orphans: 3; widows: 3; }
   .answer { font-size: 13px; padding: 8px 12px; }
   .stat b { font-size: 18px; }
   table { font-size: 10.5px; }
+  td { padding: 3px 8px 3px 0; }
+  table.sources { font-size: 9.5px; }
+  table.sources td { padding: 1.5px 8px 1.5px 0; }
   table.top th { font-size: 9px; }
   .muted { font-size: 10px; }
   thead { display: table-header-group; }
   tr, figure, .keep, .answer, .sure { break-inside: avoid; page-break-inside: avoid; }
-  .figure-map img { max-height: 118mm; width: auto; }
-  .figure-chart img { max-height: 70mm; width: auto; }
+  .figure-map img { max-height: 84mm; width: auto; }
+  .figure-chart img { max-height: 72mm; width: auto; }
   .screen-only { display: none; }
 }
 """
@@ -112,13 +119,12 @@ def build_report(result: RunResult) -> str:
         _header(result),
         _answer(result, top),
         why_section(result, top),
+        _chart_figure(result, top),
         _map_figure(result),
         _top_table(top, result.criteria),
-        _chart_figure(result, top),
-        _constraints(result),
-        _airports(result),
-        _weights(result),
         assumptions_section(result),
+        _weights(result),
+        _constraints(result),
         sources_section(result),
         '<p class="muted screen-only">The interactive map (<code>map.html</code>, same folder) '
         "shows every site, the exclusion zones and the reasons, and lets you change the "
@@ -229,8 +235,8 @@ def _map_figure(result: RunResult) -> str:
     return (
         '<section class="keep"><h2>Where</h2>'
         f'<figure class="figure-map"><img alt="Map of the candidate sites" src="{thumbnail}">'
-        "<figcaption>Candidate sites coloured by total score (darker green is better), "
-        "excluded sites grey, exclusion zones red, top sites numbered.</figcaption></figure>"
+        "<figcaption>The candidate sites by total score, the top sites numbered by rank."
+        "</figcaption></figure>"
         "</section>"
     )
 
@@ -256,7 +262,7 @@ def _top_table(top: pd.DataFrame, criteria: Sequence[CriterionInfo]) -> str:
     rows = []
     for _, row in top.iterrows():
         cells = "".join(
-            f'<td class="num">{format_number(row.get(f"raw_{c.name}"))}<br>'
+            f'<td class="num">{format_number(row.get(f"raw_{c.name}"))} '
             f'<span class="muted">+{format_score(row.get(f"contrib_{c.name}"))}</span></td>'
             for c in criteria
         )
@@ -268,7 +274,7 @@ def _top_table(top: pd.DataFrame, criteria: Sequence[CriterionInfo]) -> str:
         )
     return (
         f'<section class="keep"><h2>Top {len(top)} sites</h2>'
-        '<p class="muted">Each criterion shows the measured value and, below it, its '
+        '<p class="muted">Each criterion shows the measured value and, after it in grey, its '
         "contribution to the total score (0 to 1).</p>"
         '<table class="top"><thead><tr><th>#</th><th>Site</th>'
         '<th class="num">Total score</th><th class="num">Area, in acres</th>'
@@ -351,12 +357,12 @@ def _constraints(result: RunResult) -> str:
     )
     return (
         '<section class="keep">' + heading + f"<p>{excluded:,} of {total:,} parcels are excluded. "
-        "<i>Excludes</i> counts every parcel a cause excludes; <i>Only this</i> counts those "
-        "it alone excludes. Parcels excluded for several causes are counted once, in "
-        "<i>Several causes</i>, so the <i>Only this</i> column adds up to the total.</p>"
+        "<i>Excludes</i> counts every parcel a cause excludes, <i>Only this</i> those it alone "
+        "excludes; parcels with several causes are counted once, so <i>Only this</i> adds up to "
+        "the total.</p>"
         '<table><thead><tr><th>What is measured</th><th>Rule</th><th class="num">Excludes</th>'
         '<th class="num">Only this</th><th class="num">Share</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table></section>"
+        f"<tbody>{rows}</tbody></table>{_airports(result)}</section>"
     )
 
 
@@ -377,38 +383,30 @@ def _constraints_without_account(result: RunResult, total: int, excluded: int) -
         "constraints counts under each, and parcels missing a criterion value are excluded "
         "too, so the rows need not add up to the total.</p>"
         '<table><thead><tr><th>What is measured</th><th>Rule</th><th class="num">Parcels removed'
-        f'</th><th class="num">Share</th></tr></thead><tbody>{rows}</tbody></table></section>'
+        f'</th><th class="num">Share</th></tr></thead><tbody>{rows}</tbody></table>'
+        f"{_airports(result)}</section>"
     )
 
 
 def _airports(result: RunResult) -> str:
-    """The airports whose Part 77 / UFC surfaces were applied, and those left out and why."""
+    """The airports whose Part 77 / UFC height limits were applied, and those left out and why."""
     selections = (result.manifest or {}).get("diagnostics", {}).get("airports") or []
     parts = []
     for selection in selections:
-        rows = "".join(
-            f"<tr><td>{esc(a['ident'])}</td><td>{esc(a['name'])}</td>"
-            f"<td>{esc(str(a['type']).replace('_', ' '))}</td>"
-            f'<td class="num">{int(a["runways"])}</td>'
-            f"<td>{'applied' if applied else 'left out'}: "
-            f"{esc(str(a['reason']).replace('_', ' '))}</td></tr>"
-            for applied, key in ((True, "applied"), (False, "left_out"))
-            for a in selection[key]
+        applied = [f"{esc(a['name'])} ({esc(a['ident'])})" for a in selection["applied"]]
+        left_out = [
+            f"{esc(a['name'])} ({esc(a['ident'])}: {esc(str(a['reason']).replace('_', ' '))})"
+            for a in selection["left_out"]
+        ]
+        text = (
+            f"<b>Airspace:</b> the height limits around {len(applied):,} airport(s) apply: "
+            f"{'; '.join(applied)}."
+            if applied
+            else "<b>Airspace:</b> the height limits of no airport apply."
         )
-        parts.append(
-            f"<p>Height limits around {len(selection['applied']):,} airport(s) applied, "
-            f"{len(selection['left_out']):,} left out.</p>"
-            "<table><thead><tr><th>Airport</th><th>Name</th><th>Type</th>"
-            f'<th class="num">Runways</th><th>Height limits</th></tr></thead><tbody>{rows}'
-            "</tbody></table>"
-        )
-    if not parts:
-        return ""
-    return (
-        '<section class="keep"><h2>Airports whose height limits apply</h2>'
-        + "".join(parts)
-        + "</section>"
-    )
+        text += f" Left out: {'; '.join(left_out)}." if left_out else " None was left out."
+        parts.append(f"<p>{text}</p>")
+    return "".join(parts)
 
 
 def _weights(result: RunResult) -> str:
@@ -422,10 +420,11 @@ def _weights(result: RunResult) -> str:
     )
     return (
         '<section class="keep"><h2>Criteria and weights</h2>'
-        "<p>Each criterion's value is turned into a score from 0 (worst) to 1 (best); the "
-        "total is the weighted average of the scores.</p>"
-        '<table><thead><tr><th>Criterion</th><th>Scoring</th><th class="num">Weight</th>'
-        f'<th class="num">Share</th></tr></thead><tbody>{rows}</tbody></table></section>'
+        "<p>Each criterion's value becomes a score from 0 (worst) to 1 (best); the total "
+        "is the weighted average of the scores.</p>"
+        '<table class="weights"><thead><tr><th>Criterion</th><th>Scoring</th>'
+        '<th class="num">Weight</th><th class="num">Share</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></section>"
     )
 
 

@@ -107,8 +107,8 @@ def sources_section(result: RunResult) -> str:
     )
     return (
         '<section class="keep"><h2>Data sources</h2>'
-        "<p>Every input file of the run, with its SHA-256 fingerprint (also in "
-        "<code>run.json</code>): the same fingerprints mean the same data.</p>"
+        "<p>Every input file, with its SHA-256 fingerprint (as in <code>run.json</code>): "
+        "the same fingerprint means the same data.</p>"
         '<table class="sources"><thead><tr><th>Input</th><th>File</th>'
         '<th class="num">Size</th><th>SHA-256</th></tr></thead>'
         f"<tbody>{rows}</tbody></table></section>"
@@ -163,7 +163,8 @@ def assumptions(result: RunResult) -> list[str]:
             parts.append(
                 f"{where}, default volumes per road class are assumed: {listed}"
                 + (
-                    f" (source: {esc(plain_text(volumes['defaults_source']))})"
+                    f' <span class="muted">(source: {esc(plain_text(volumes["defaults_source"]))})'
+                    "</span>"
                     if volumes.get("defaults_source")
                     else ""
                 )

@@ -96,7 +96,7 @@ def criterion_differences(
             side = "gains" if gain > 0 else "loses"
             sentence = f"{side} {abs(gain):.3f} on {esc(heading[:1].lower() + heading[1:])}"
         else:
-            effect, sentence = "same score", ""
+            effect, sentence = "none (same score)", ""
         seen = [best.get(f"{c.name}_seen_from"), second.get(f"{c.name}_seen_from")]
         note = ""
         if all(isinstance(s, str) and s for s in seen):
@@ -283,23 +283,16 @@ def why_section(result: RunResult, top: pd.DataFrame) -> str:
     best, second = top.iloc[0], top.iloc[1]
     criteria = criterion_differences(best, second, result.criteria)
     flags = flag_differences(result, best, second)
-    gap = _number(best["total_score"]) - _number(second["total_score"])
-    margin = f"by {gap:.3f}" if gap >= 0.001 else "by less than 0.001 (a near tie)"
-    sentences = [
-        f"{esc(site_label(best))} leads {esc(site_label(second))} {margin} of the 0 to 1 total"
-    ]
+    sentences = []
     scored = [d.sentence for d in criteria if d.sentence]
     if scored:
         sentences.append("#1 " + _join(scored))
     sentences += [d.sentence for d in flags if d.sentence]
-    same = [esc(d.label[:1].lower() + d.label[1:]) for d in criteria if not d.sentence]
-    if same:
-        sentences.append("They also differ on " + _join(same) + ", without a difference in score")
     rows = "".join(
-        f"<tr><td>{esc(d.label)}"
-        + (f'<br><span class="muted">{d.note}</span>' if d.note else "")
-        + f'</td><td class="num">{d.first}</td><td class="num">{d.second}</td>'
+        f"<tr{' class=noted' if d.note else ''}><td>{esc(d.label)}</td>"
+        f'<td class="num">{d.first}</td><td class="num">{d.second}</td>'
         f'<td class="num">{esc(d.effect)}</td></tr>'
+        + (f'<tr class="note"><td colspan="4" class="muted">{d.note}</td></tr>' if d.note else "")
         for d in [*criteria, *flags]
     )
     table = (
@@ -312,7 +305,7 @@ def why_section(result: RunResult, top: pd.DataFrame) -> str:
     sure = sensitivity_sentence(result, best)
     return (
         '<section class="keep"><h2>Why #1 beats #2</h2>'
-        f"<p>{'. '.join(sentences)}.</p>"
+        + (f"<p>{'. '.join(sentences)}.</p>" if sentences else "")
         + (f'<p class="sure"><b>How sure:</b> {sure}</p>' if sure else "")
         + table
         + "</section>"
