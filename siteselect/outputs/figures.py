@@ -62,6 +62,11 @@ def _png(fig: Figure) -> bytes:
 
 
 def map_thumbnail(result: RunResult, width_in: float = 7.5) -> bytes:
+    """The PNG of :func:`thumbnail_figure`."""
+    return _png(thumbnail_figure(result, width_in))
+
+
+def thumbnail_figure(result: RunResult, width_in: float = 7.5) -> Figure:
     """Overview map with a legend, a scale bar and a north arrow.
 
     Context overlays, candidates coloured by score, excluded grey, top N
@@ -80,8 +85,8 @@ def map_thumbnail(result: RunResult, width_in: float = 7.5) -> bytes:
 
     Returns
     -------
-    bytes
-        A PNG.
+    matplotlib.figure.Figure
+        The map axes first, then the colour bar and the legend axes.
     """
     cands = result.candidates
     map_width = width_in * MAP_SHARE
@@ -119,7 +124,7 @@ def map_thumbnail(result: RunResult, width_in: float = 7.5) -> bytes:
     draw_scale_bar(ax, result.crs)
     draw_north_arrow(ax, result.crs)
     _legend(fig, drawn, norm, excluded.any(), not result.top().empty)
-    return _png(fig)
+    return fig
 
 
 def _aspect(cands: gpd.GeoDataFrame) -> float:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import pathlib
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -395,7 +396,7 @@ def _airports(result: RunResult) -> str:
     for selection in selections:
         applied = [f"{esc(a['name'])} ({esc(a['ident'])})" for a in selection["applied"]]
         left_out = [
-            f"{esc(a['name'])} ({esc(a['ident'])}: {esc(str(a['reason']).replace('_', ' '))})"
+            f"{esc(a['name'])} ({esc(a['ident'])}: {esc(airport_reason(a['reason']))})"
             for a in selection["left_out"]
         ]
         text = (
@@ -407,6 +408,25 @@ def _airports(result: RunResult) -> str:
         text += f" Left out: {'; '.join(left_out)}." if left_out else " None was left out."
         parts.append(f"<p>{text}</p>")
     return "".join(parts)
+
+
+#: The airport filter's reasons (config words) in plain words, in the order applied.
+_AIRPORT_REASONS = (
+    (r" ?\(add it to airports_filter\.types to apply it\)", ", a type not applied by default"),
+    (r"not in airports_filter\.types", "not among the types applied"),
+    (r" ?\(airports_filter\.\w+\)", ""),
+    (r"^airports_filter\.exclude$", "left out by the configuration"),
+    (r"^airports_filter\.include$", "included by the configuration"),
+    (r"_", " "),
+)
+
+
+def airport_reason(reason: object) -> str:
+    """Why an airport's height limits apply or not, without the filter's config keys."""
+    text = str(reason)
+    for pattern, replacement in _AIRPORT_REASONS:
+        text = re.sub(pattern, replacement, text)
+    return text
 
 
 def _weights(result: RunResult) -> str:

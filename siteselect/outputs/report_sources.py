@@ -147,16 +147,17 @@ def assumptions(result: RunResult) -> list[str]:
         parts = []
         if volumes.get("layer") and counted:
             source = _file_name(result, f"layers.{volumes['layer']}")
+            named = f" (<code>{esc(source)}</code>)" if source else ""
             parts.append(
-                f"traffic volumes are the counts supplied{f' ({esc(source)})' if source else ''}"
-                f" on {format_number(counted)} kilometres of road"
+                f"traffic volumes are the counts supplied{named} on {format_number(counted)} "
+                "kilometres of road"
             )
         used = {road: km for road, km in default_km.items() if km}
         if defaults:
             listed = ", ".join(
                 f"{esc(ROAD_CLASSES.get(road, str(road).replace('_', ' ') + ' roads'))} "
                 f"{format_number(volume)} vehicles a day"
-                + (f" (used on {format_number(used[road])} km)" if road in used else "")
+                + (f" (used on {format_number(used[road])} kilometres)" if road in used else "")
                 for road, volume in defaults.items()
             )
             where = "elsewhere" if parts else "everywhere"

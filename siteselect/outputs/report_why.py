@@ -33,6 +33,7 @@ from siteselect.outputs.labels import (
     criterion_heading,
     differs,
     format_amount,
+    plain_text,
     site_label,
     unit_words,
 )
@@ -100,7 +101,7 @@ def criterion_differences(
         seen = [best.get(f"{c.name}_seen_from"), second.get(f"{c.name}_seen_from")]
         note = ""
         if all(isinstance(s, str) and s for s in seen):
-            note = f"#1 {esc(seen[0])}; #2 {esc(seen[1])}"
+            note = f"#1 {esc(plain_text(seen[0]))}; #2 {esc(plain_text(seen[1]))}"
         found.append(
             (
                 abs(gain) if scored else -1.0,
@@ -192,7 +193,7 @@ def _exposure(
     seen = [best.get(f"{entry}_seen_from"), second.get(f"{entry}_seen_from")]
     note = ""
     if all(isinstance(s, str) and s for s in seen):
-        note = f"#1 {esc(seen[0])}; #2 {esc(seen[1])}"
+        note = f"#1 {esc(plain_text(seen[0]))}; #2 {esc(plain_text(seen[1]))}"
     unit = f"{what} a day"
     return Difference(
         f"{what.capitalize()} a day that see the building",
