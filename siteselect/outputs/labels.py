@@ -143,10 +143,17 @@ def criterion_heading(criterion: CriterionInfo) -> str:
     return f"{label}, in {words}"
 
 
+#: Words that, in a label, already say what a count unit counts.
+_COUNTED_AS = {"people": ("people", "residents", "persons", "patients", "population", "members")}
+
+
 def _says(label: str, words: str) -> bool:
     """Whether ``label`` already names the unit (its first word, singular or plural)."""
-    first = words.split()[0].lower().rstrip("s")
-    return bool(first) and re.search(rf"\b{re.escape(first)}s?\b", label.lower()) is not None
+    first = words.split()[0].lower()
+    names = _COUNTED_AS.get(first, (first.rstrip("s"),))
+    return any(
+        re.search(rf"\b{re.escape(name)}s?\b", label.lower()) is not None for name in names if name
+    )
 
 
 def format_amount(value: Any, unit: str) -> str:
