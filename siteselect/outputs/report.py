@@ -405,7 +405,7 @@ def _airports(result: RunResult) -> str:
             if applied
             else "<b>Airspace:</b> the height limits of no airport apply."
         )
-        text += f" Left out: {'; '.join(left_out)}." if left_out else " None was left out."
+        text += f" Left out: {'; '.join(left_out)}." if left_out else " No airport was left out."
         parts.append(f"<p>{text}</p>")
     return "".join(parts)
 
