@@ -1,10 +1,13 @@
 """Executive summary of a scoring run: ``report.html``, one self-contained file.
 
 :func:`build_report` returns the HTML; :func:`write_report` writes it. The page
-answers, in reading order: what was asked (the config's name), what the answer
-is (the #1 site and why it beats #2), the top sites with each criterion's
-contribution, a map thumbnail, which hard constraints removed how many parcels,
-and the weights. Figures are PNGs drawn with matplotlib
+answers, in reading order: what was asked (the config's name, with the date, tool
+version and config file), what the answer is (the #1 site), why it beats #2
+(:mod:`siteselect.outputs.report_why`), the criterion contributions of the top
+sites, a map thumbnail, the top sites, the assumptions, the criteria and weights,
+what the hard constraints removed, and the data sources with their SHA-256
+(:mod:`siteselect.outputs.report_sources`). Everything is named in plain words by
+:mod:`siteselect.outputs.labels`. Figures are PNGs drawn with matplotlib
 (:mod:`siteselect.outputs.figures`) and embedded as ``data:`` URIs; there is no
 script and no external reference.
 
@@ -12,8 +15,9 @@ Every value from the input data or the config is HTML-escaped
 (:func:`siteselect.outputs.map.popup.esc`).
 
 No PDF: the maintained HTML-to-PDF libraries (WeasyPrint) need system Pango and
-Cairo libraries, which the project does not otherwise install; the report prints
-cleanly to PDF from any browser (a print stylesheet is included).
+Cairo libraries, which the project does not otherwise install; the print
+stylesheet makes any browser's "Print to PDF" give a clean 3-page document for
+the demo (tests/test_report_pdf.py prints it with headless Chromium).
 """
 
 from __future__ import annotations
