@@ -15,6 +15,7 @@ table it introduces. The PDF and a picture of page 1 are saved under
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import subprocess
@@ -209,15 +210,42 @@ def filled(image: np.ndarray) -> float:
     return float(rows.max() + 1) / image.shape[0] if len(rows) else 0.0
 
 
-@pytest.fixture(scope="module")
-def pdf(report_path: Path) -> Any:
+def with_what_lands_next(demo: RunResult) -> RunResult:
+    """The demo plus the two facts other work adds to its report, to keep room for them.
+
+    A sensitivity statement (the analyst toolkit's ``RunResult.sensitivity``) and a
+    ``buildable_acres`` column (the candidates work), here 60 to 90 % of each area:
+    the why-section grows by a paragraph and a row, and must still fit on page 1.
+    """
+    grown = copy.copy(demo)
+    grown.candidates = demo.candidates.copy()
+    share = np.random.default_rng(0).uniform(0.6, 0.9, len(grown.candidates))
+    grown.candidates["buildable_acres"] = (grown.candidates["area_acres"] * share).round(1)
+    grown.sensitivity = {
+        "statement": "#1 stays first in 49% of plausible weightings; #2 leads if the weight of "
+        "target households reached rises from 4 to 4.6",
+        "p_rank1": {},
+        "critical": [],
+    }
+    return grown
+
+
+@pytest.fixture(scope="module", params=["demo", "demo-grown"])
+def pdf(request: pytest.FixtureRequest, demo: RunResult, report_path: Path) -> Any:
     _require_chromium()
     pdfium = pytest.importorskip("pypdfium2")
-    path = report_path.parent / "report.pdf"
-    print_to_pdf(report_path, path)
+    html = report_path
+    if request.param == "demo-grown":
+        html = report_path.parent / "report-grown.html"
+        write_report(with_what_lands_next(demo), html)
+        assert "How sure:" in html.read_text(encoding="utf-8")
+    path = html.with_suffix(".pdf")
+    print_to_pdf(html, path)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "report.pdf").write_bytes(path.read_bytes())
-    return pdfium.PdfDocument(str(path))
+    (ARTIFACTS / f"{request.param}-report.pdf").write_bytes(path.read_bytes())
+    document = pdfium.PdfDocument(str(path))
+    document.name = request.param
+    return document
 
 
 def test_report_prints_on_at_most_three_full_pages(pdf: Any) -> None:
@@ -227,7 +255,7 @@ def test_report_prints_on_at_most_three_full_pages(pdf: Any) -> None:
     for index in range(pages):
         image = pdf[index].render(scale=1).to_pil().convert("L")
         if index == 0:
-            image.save(ARTIFACTS / "report-page1.png")
+            image.save(ARTIFACTS / f"{pdf.name}-report-page1.png")
         shares.append(filled(np.asarray(image)))
     assert shares[0] >= MIN_FILLED, f"page 1 filled to {shares[0]:.0%} only"
     blank = [i + 1 for i, share in enumerate(shares[:-1]) if share < MIN_FILLED]

@@ -85,9 +85,10 @@ def test_every_criterion_that_differs_materially_is_named(result: RunResult) -> 
     ]
     assert [d.effect for d in found] == ["+0.020", "\u22120.005", "none (same score)"]
     assert (found[0].first, found[0].second) == ("340,000 people", "300,000 people")
-    html = why_section(result, top)
-    text = visible(html)
-    assert "#1 gains 0.020 on residents within 15 minutes and loses 0.005 on average slope" in text
+    assert found[0].sentence == "gains 0.020 on residents within 15 minutes"
+    text = visible(why_section(result, top))
+    assert "Residents within 15 minutes340,000 people300,000 people+0.020" in text
+    assert "Average slope, in percent5.00%3.00%\u22120.005" in text
     assert "freeway" not in text.lower()
 
 

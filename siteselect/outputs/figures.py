@@ -364,11 +364,11 @@ def contributions_chart(result: RunResult) -> bytes:
             linewidth=0.5,
         )  # fmt: skip
         left += values
-    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_yticks(y, labels, fontsize=9)
     ax.set_xlim(0, max(1.0, float(left.max()) if len(left) else 1.0))
-    ax.set_xlabel("Total score (0 to 1) = sum of weighted criterion scores", fontsize=8)
-    ax.tick_params(axis="x", labelsize=8)
+    ax.set_xlabel("Total score (0 to 1) = sum of weighted criterion scores", fontsize=9)
+    ax.tick_params(axis="x", labelsize=9)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, frameon=False)
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=9, frameon=False)
     return _png(fig)

@@ -90,7 +90,8 @@ table.top th.num { white-space: normal; }
   h2 { font-size: 14px; margin: 12px 0 5px; break-after: avoid; page-break-after: avoid; }
   p, figcaption { orphans: 3; widows: 3; }
   .answer { font-size: 13px; padding: 8px 12px; }
-  .stat b { font-size: 18px; }
+  .stats { gap: 18px; margin: 4px 0 0; }
+  .stat b { display: inline; font-size: 15px; margin-right: 4px; }
   table { font-size: 10.5px; }
   td { padding: 3px 8px 3px 0; }
   table.sources { font-size: 9.5px; }
@@ -100,7 +101,7 @@ table.top th.num { white-space: normal; }
   thead { display: table-header-group; }
   tr, figure, .keep, .answer, .sure { break-inside: avoid; page-break-inside: avoid; }
   .figure-map img { max-height: 84mm; width: auto; }
-  .figure-chart img { max-height: 72mm; width: auto; }
+  .figure-chart img { max-height: 64mm; width: auto; }
   .screen-only { display: none; }
 }
 """

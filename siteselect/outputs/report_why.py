@@ -284,11 +284,7 @@ def why_section(result: RunResult, top: pd.DataFrame) -> str:
     best, second = top.iloc[0], top.iloc[1]
     criteria = criterion_differences(best, second, result.criteria)
     flags = flag_differences(result, best, second)
-    sentences = []
-    scored = [d.sentence for d in criteria if d.sentence]
-    if scored:
-        sentences.append("#1 " + _join(scored))
-    sentences += [d.sentence for d in flags if d.sentence]
+    sentences = [d.sentence for d in flags if d.sentence]
     rows = "".join(
         f"<tr{' class=noted' if d.note else ''}><td>{esc(d.label)}</td>"
         f'<td class="num">{d.first}</td><td class="num">{d.second}</td>'
@@ -311,11 +307,3 @@ def why_section(result: RunResult, top: pd.DataFrame) -> str:
         + table
         + "</section>"
     )
-
-
-def _join(parts: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    parts = list(parts)
-    if len(parts) <= 1:
-        return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
