@@ -161,3 +161,56 @@ def test_outputs_write_the_report(tmp_path: Path, result: RunResult) -> None:
     path = tmp_path / "report.html"
     write_report(result, path)
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_provenance_line_and_sources_from_the_manifest() -> None:
+    result = make_run_result(20, top_n=3, seed=5)
+    assert 'class="meta"' not in build_report(result)  # nothing recorded: nothing said
+    assert "Data sources" not in build_report(result)
+    digest = "ab" * 32
+    result.manifest = {
+        "created_utc": "2026-11-30T11:07:55+00:00",
+        "versions": {"siteselect": "0.1.0"},
+        "git_commit": "0123456789abcdef",
+        "inputs": {
+            "config": {"path": "/x/configs/county.yaml", "bytes": 4543, "sha256": digest},
+            "layers.hazard": {"path": "../layers/pga.tif", "bytes": 2_838_528, "sha256": "c" * 64},
+        },
+    }
+    html = build_report(result)
+    text = "".join(parse(html).text)
+    assert (
+        "Run on 30 November 2026, 11:07 UTC · siteselect 0.1.0 (commit 0123456789) · "
+        "configuration county.yaml"
+    ) in text
+    assert digest in html and "c" * 64 in html
+    assert "Configuration" in text and "Data layer" in text and "2.8 MB" in text
+    assert "pga.tif" in html and "/x/configs" not in html and "hazard" not in text
+
+
+def _volumes(**volumes: object) -> dict:
+    return {"diagnostics": {"visibility": [{"volumes": volumes}]}}
+
+
+def test_traffic_volume_assumptions_are_stated() -> None:
+    result = make_run_result(20, top_n=3, seed=5)
+    assert "Assumptions" not in build_report(result)
+    defaults = {"motorway": 105000.0, "primary": 15000.0, "living_street": 500.0}
+    result.manifest = _volumes(
+        defaults_per_day=defaults, road_km_default={"primary": 518.94}, defaults_source="FHWA"
+    )
+    text = re.sub(r"\s+", " ", "".join(parse(build_report(result)).text))
+    assert (
+        "Visibility: no traffic counts were supplied, so default volumes per road class are "
+        "assumed: freeways 105,000 vehicles a day, primary roads 15,000 vehicles a day (used on "
+        "519 kilometres), living street roads 500 vehicles a day (source: FHWA)."
+    ) in text
+    result.manifest = {
+        **_volumes(layer="aadt", road_km_counted=543.5, defaults_per_day={"primary": 15000.0}),
+        "inputs": {"layers.aadt": {"path": "data/aadt_2024.geojson", "sha256": "d" * 64}},
+    }
+    text = re.sub(r"\s+", " ", "".join(parse(build_report(result)).text))
+    assert (
+        "traffic volumes are the counts supplied (aadt_2024.geojson) on 544 kilometres of road; "
+        "elsewhere, default volumes per road class are assumed: primary roads 15,000 vehicles a day"
+    ) in text

@@ -160,9 +160,9 @@ def assumptions(result: RunResult) -> list[str]:
                 + (f" (used on {format_number(used[road])} kilometres)" if road in used else "")
                 for road, volume in defaults.items()
             )
-            where = "elsewhere" if parts else "everywhere"
+            where = "elsewhere," if parts else "no traffic counts were supplied, so"
             parts.append(
-                f"{where}, default volumes per road class are assumed: {listed}"
+                f"{where} default volumes per road class are assumed: {listed}"
                 + (
                     f' <span class="muted">(source: {esc(plain_text(volumes["defaults_source"]))})'
                     "</span>"
@@ -171,9 +171,10 @@ def assumptions(result: RunResult) -> list[str]:
                 )
             )
         if parts:
-            text = "; ".join(parts)
             sentences.append(
-                "Visibility: " + text[:1] + text[1:] + ". Exposure is counted in vehicles per day."
+                "Visibility: "
+                + "; ".join(parts)
+                + ". Volumes are vehicles per day (annual average daily traffic)."
             )
     return sentences
 
