@@ -72,6 +72,7 @@ td { padding: 4px 8px 4px 0; border-bottom: 1px solid #f3f4f6; vertical-align: t
 tr.noted td { border-bottom: none; padding-bottom: 0; }
 tr.note td { padding-top: 0; }
 table.weights td:first-child { width: 46%; }
+table.why tr:not(.note) td:first-child { width: 46%; }
 table.top th { font-size: 11px; line-height: 1.25; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.top th.num { white-space: normal; }
