@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -129,6 +130,8 @@ def test_top10_matches_golden(sites: pd.DataFrame) -> None:
 
 VOLATILE_MANIFEST_KEYS = ("created_utc", "timings_s")
 """run.json keys that may differ between two runs of the same inputs (declared time stamps)."""
+#: The run's date in report.html (from created_utc).
+REPORT_DATE = re.compile(r"Run on \d{1,2} \w+ \d{4}, \d\d:\d\d UTC")
 
 
 def _gpkg_dump(path: Path) -> list[tuple]:
@@ -146,15 +149,19 @@ def _gpkg_dump(path: Path) -> list[tuple]:
 
 def test_second_run_is_identical_under_another_hash_seed(demo_out: Path, tmp_path: Path) -> None:
     """Same inputs, another PYTHONHASHSEED: sites.csv, sites.parquet, map.html and report.html
-    byte for byte, run.json apart from its declared time stamps, sites.gpkg apart from
-    last_change."""
+    byte for byte (the report apart from the run's date), run.json apart from its declared
+    time stamps, sites.gpkg apart from last_change."""
     result = siteselect(
         "-q", "run", str(DEMO), "--out", str(tmp_path / "b"), env={"PYTHONHASHSEED": "4242"}
     )
     assert result.returncode == 0, result.stderr
     second = tmp_path / "b"
-    for name in ("sites.csv", "sites.parquet", "map.html", "report.html"):
+    for name in ("sites.csv", "sites.parquet", "map.html"):
         assert (second / name).read_bytes() == (demo_out / name).read_bytes(), name
+    reports = [(d / "report.html").read_text(encoding="utf-8") for d in (demo_out, second)]
+    assert all(REPORT_DATE.search(r) for r in reports)
+    undated = [REPORT_DATE.sub("Run on DATE", r) for r in reports]
+    assert undated[0] == undated[1], "report.html"
     manifests = [json.loads((d / "run.json").read_text()) for d in (demo_out, second)]
     for manifest in manifests:
         for key in VOLATILE_MANIFEST_KEYS:

@@ -15,6 +15,7 @@ from siteselect.decision.exclusions import account_exclusions
 from siteselect.decision.results import ConstraintInfo, RunResult
 from siteselect.outputs import WRITERS
 from siteselect.outputs.figures import contributions_chart, map_thumbnail
+from siteselect.outputs.labels import plain_text
 from siteselect.outputs.map.popup import esc
 from siteselect.outputs.report import build_report, write_report
 from tests.test_webmap import TEMPLATE_XSS, XSS, make_run_result
@@ -65,11 +66,11 @@ def test_report_answers_the_question(report: str, result: RunResult) -> None:
     assert result.title in text
     assert f"Site {best['candidate_id']} ranks first" in text
     assert f"{best['total_score']:.3f}" in text
-    assert f"leads site {second['candidate_id']} (#2)" in text
+    assert f"It leads Site {second['candidate_id']}, #2, by" in text
 
 
 def test_top_table_lists_the_top_sites_with_breakdown(report: str, result: RunResult) -> None:
-    table = report[report.index("<h2>Top 8 sites</h2>") : report.index("<h2>Hard constraints")]
+    table = report[report.index("<h2>Top 8 sites</h2>") : report.index("<h2>Criteria and weights")]
     rows = re.findall(r"<tr><td><span class=\"rank\">(\d+)</span></td><td>([^<]+)</td>", table)
     top = result.top()
     assert [int(r) for r, _ in rows] == list(range(1, 9))
@@ -87,8 +88,8 @@ def test_constraints_and_weights_sections(report: str, result: RunResult) -> Non
     constraints = report[report.index("<h2>Hard constraints") :]
     assert re.search(r'<td class="num">14</td><td class="num">11.7%</td>', constraints)
     total_weight = sum(c.weight for c in result.criteria)
-    for crit in result.criteria:
-        assert crit.transform in text
+    for crit in result.criteria:  # no transform config in a hand-built result: its description
+        assert plain_text(crit.transform) in text
         assert f"{100 * crit.weight / total_weight:.0f}%" in text
 
 
@@ -160,3 +161,56 @@ def test_outputs_write_the_report(tmp_path: Path, result: RunResult) -> None:
     path = tmp_path / "report.html"
     write_report(result, path)
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_provenance_line_and_sources_from_the_manifest() -> None:
+    result = make_run_result(20, top_n=3, seed=5)
+    assert 'class="meta"' not in build_report(result)  # nothing recorded: nothing said
+    assert "Data sources" not in build_report(result)
+    digest = "ab" * 32
+    result.manifest = {
+        "created_utc": "2026-11-30T11:07:55+00:00",
+        "versions": {"siteselect": "0.1.0"},
+        "git_commit": "0123456789abcdef",
+        "inputs": {
+            "config": {"path": "/x/configs/county.yaml", "bytes": 4543, "sha256": digest},
+            "layers.hazard": {"path": "../layers/pga.tif", "bytes": 2_838_528, "sha256": "c" * 64},
+        },
+    }
+    html = build_report(result)
+    text = "".join(parse(html).text)
+    assert (
+        "Run on 30 November 2026, 11:07 UTC · siteselect 0.1.0 (commit 0123456789) · "
+        "configuration county.yaml"
+    ) in text
+    assert digest in html and "c" * 64 in html
+    assert "Configuration" in text and "Data layer" in text and "2.8 MB" in text
+    assert "pga.tif" in html and "/x/configs" not in html and "hazard" not in text
+
+
+def _volumes(**volumes: object) -> dict:
+    return {"diagnostics": {"visibility": [{"volumes": volumes}]}}
+
+
+def test_traffic_volume_assumptions_are_stated() -> None:
+    result = make_run_result(20, top_n=3, seed=5)
+    assert "Assumptions" not in build_report(result)
+    defaults = {"motorway": 105000.0, "primary": 15000.0, "living_street": 500.0}
+    result.manifest = _volumes(
+        defaults_per_day=defaults, road_km_default={"primary": 518.94}, defaults_source="FHWA"
+    )
+    text = re.sub(r"\s+", " ", "".join(parse(build_report(result)).text))
+    assert (
+        "Visibility: no traffic counts were supplied, so default volumes per road class are "
+        "assumed: freeways 105,000 vehicles a day, primary roads 15,000 vehicles a day (used on "
+        "519 kilometres), living street roads 500 vehicles a day (source: FHWA)."
+    ) in text
+    result.manifest = {
+        **_volumes(layer="aadt", road_km_counted=543.5, defaults_per_day={"primary": 15000.0}),
+        "inputs": {"layers.aadt": {"path": "data/aadt_2024.geojson", "sha256": "d" * 64}},
+    }
+    text = re.sub(r"\s+", " ", "".join(parse(build_report(result)).text))
+    assert (
+        "traffic volumes are the counts supplied (aadt_2024.geojson) on 544 kilometres of road; "
+        "elsewhere, default volumes per road class are assumed: primary roads 15,000 vehicles a day"
+    ) in text
