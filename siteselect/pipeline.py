@@ -25,6 +25,7 @@ from siteselect.decision.results import ConstraintInfo, CriterionInfo, RunResult
 from siteselect.decision.scoring import (
     WeightedCriterion,
     constraint_failures,
+    constraint_raw_columns,
     constraint_reasons,
     join_reasons,
     missing_value_reasons,
@@ -159,6 +160,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
     reasons: list[np.ndarray] = []
     extra: dict[str, np.ndarray] = {}
     constraint_infos: list[ConstraintInfo] = []
+    constraint_values: dict[str, np.ndarray] = {}
     ledger = ExclusionLedger(n, None if config.network is None else config.network.max_snap_m)
     for name, spec in config.constraints.items():
         with timer.step(f"constraint {name}"):
@@ -166,6 +168,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
             lower, upper = spec.bounds()
             reasons.append(constraint_reasons(name, measurement, lower, upper))
             failed = constraint_failures(measurement, lower, upper)
+        constraint_values[name] = measurement.values
         overlays.extend(measurement.overlays)
         extra.update({f"{name}_{k}": v for k, v in measurement.extra_columns.items()})
         bound_text = ", ".join(
@@ -207,6 +210,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
             [
                 study.candidates[list(CANDIDATE_COLUMNS)].reset_index(drop=True),
                 pd.DataFrame(extra),
+                pd.DataFrame(constraint_raw_columns(constraint_values, config.criteria)),
                 scores,
             ],
             axis=1,
