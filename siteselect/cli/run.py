@@ -62,8 +62,9 @@ def _exclusion_table(result: RunResult) -> Table | None:
 def _command_line(config: Path, out_dir: Path | None) -> str:
     """The command as typed (``siteselect ...``); rebuilt from the arguments when the
     process is not the siteselect command (a test runner calling the command)."""
-    program = Path(sys.argv[0]).name if sys.argv else ""
-    if program in ("siteselect", "__main__.py"):
+    program = Path(sys.argv[0]) if sys.argv else Path()
+    package_main = Path(__file__).resolve().parents[1] / "__main__.py"
+    if program.name == "siteselect" or (program.is_file() and program.resolve() == package_main):
         return shlex.join(["siteselect", *sys.argv[1:]])
     return shlex.join(
         ["siteselect", "run", str(config), *(["--out", str(out_dir)] if out_dir else [])]
