@@ -16,11 +16,16 @@ occupying one of the output file names, an output folder that is a file or a
 mount point, or a parent that is not writable are refused up front
 (:func:`check_output_folder`).
 
-Files: ``sites.gpkg`` (layer ``candidates`` plus one layer per map overlay),
-``sites.parquet`` (the candidates as GeoParquet), ``sites.csv`` (same columns,
-no geometry, with centroid ``lon``/``lat``; at most ``outputs.csv_max_rows``
-rows, the best ranked first when there are more candidates), ``map.html``
-(Folium), ``report.html`` (executive summary) and ``run.json`` (provenance).
+Files: ``sites.gpkg`` (layer ``candidates`` plus one layer per map overlay and
+the QGIS style; see :mod:`siteselect.outputs.gpkg`), ``sites.parquet`` (the
+candidates as GeoParquet), ``sites.csv`` (same columns, no geometry, with
+centroid ``lon``/``lat``, in rank order with the excluded candidates last; at
+most ``outputs.csv_max_rows`` rows, the best ranked first when there are more
+candidates; a byte order mark with ``outputs.csv_bom``), ``map.html`` (Folium),
+``report.html`` (executive summary) and ``run.json`` (provenance), written last:
+it holds the SHA-256 of the others and the time spent writing them
+(:func:`~siteselect.outputs.manifest.finished_manifest`), its paths relative to
+the output folder.
 
 The tables are written column-wise through Arrow (GeoPackage through pyogrio's
 Arrow path, GeoParquet with pyarrow): no Python object per candidate.
