@@ -131,6 +131,21 @@ def test_rerun_from_run_json_reproduces_sites_csv(tree: Path, manifest: dict[str
     }
 
 
+def test_rerun_without_out_replaces_its_own_folder(tree: Path, tmp_path: Path) -> None:
+    """`siteselect run outputs/demo/run.json`: the run.json's folder is written again."""
+    copy = tmp_path / "tree"
+    shutil.copytree(tree, copy)
+    before = (copy / "out" / "a" / "sites.csv").read_bytes()
+    (copy / "out" / "a" / "notes.txt").write_text("mine\n")
+    result = invoke("-q", "run", str(copy / "out" / "a" / "run.json"))
+    assert result.exit_code == 0, result.output
+    assert (copy / "out" / "a" / "sites.csv").read_bytes() == before
+    assert (copy / "out" / "a" / "notes.txt").read_text() == "mine\n"
+    rerun = json.loads((copy / "out" / "a" / "run.json").read_text(encoding="utf-8"))
+    assert rerun["rerun_of"]["run_json"] == "run.json"
+    assert rerun["config"]["outputs"]["dir"] == "."
+
+
 def test_moved_output_folder_reruns_with_its_inputs(tree: Path, tmp_path: Path) -> None:
     """The whole tree (inputs and outputs) moved elsewhere: run.json's relative paths hold."""
     moved = tmp_path / "elsewhere" / "deeper" / "tree"
