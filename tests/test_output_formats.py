@@ -8,6 +8,7 @@ import dataclasses
 import itertools
 import json
 import logging
+import os
 import re
 import shutil
 import sqlite3
@@ -39,7 +40,7 @@ from siteselect.outputs.files import (
     write_outputs,
 )
 from siteselect.outputs.gpkg import MAX_LAYER_NAME, layer_names
-from siteselect.outputs.qgis_style import CLASSES, candidates_qml, score_classes
+from siteselect.outputs.qgis_style import CLASSES, EXCLUDED_COLOR, candidates_qml, score_classes
 from siteselect.pipeline import run
 
 
@@ -423,3 +424,60 @@ def test_constraint_named_like_a_criterion_keeps_both_columns() -> None:
         {"access": np.array([7.0]), "zone": np.array([1.0])}, ["access"]
     )
     assert list(columns) == ["raw_access_constraint", "raw_zone"]
+
+
+QGIS_SCRIPT = """
+import json, os, sys
+from qgis.core import QgsApplication, QgsRenderContext, QgsVectorLayer
+QgsApplication.setPrefixPath("/usr", True)
+app = QgsApplication([], False)
+app.initQgis()
+layer = QgsVectorLayer(sys.argv[1] + "|layername=candidates", "candidates", "ogr")
+renderer = layer.renderer()
+context = QgsRenderContext()
+renderer.startRender(context, layer.fields())
+colours = {}
+for feature in layer.getFeatures():
+    names = [s.color().name() for s in renderer.symbolsForFeature(feature, context)]
+    colours[str(feature["candidate_id"])] = names
+renderer.stopRender(context)
+print(json.dumps({"valid": layer.isValid(), "renderer": renderer.type(), "colours": colours}))
+sys.stdout.flush()
+os._exit(0)  # QGIS 3.22 may crash while tearing down; the answer is out
+"""
+
+
+def _qgis_python() -> str | None:
+    """A Python with QGIS's bindings (Debian's python3-qgis), or None."""
+    for python in ("/usr/bin/python3", shutil.which("python3")):
+        if python and Path(python).is_file():
+            probe = subprocess.run(
+                [python, "-c", "import qgis.core"], capture_output=True, check=False
+            )
+            if probe.returncode == 0:
+                return python
+    return None
+
+
+def test_qgis_opens_the_candidates_styled(result, gpkg: Path) -> None:
+    """Where QGIS is installed: the layer opens with the stored style, grey = excluded."""
+    python = _qgis_python()
+    if python is None:
+        pytest.skip("QGIS's Python bindings are not installed (apt-get install python3-qgis)")
+    done = subprocess.run(
+        [python, "-c", QGIS_SCRIPT, str(gpkg)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        timeout=120,
+    )
+    shown = json.loads(done.stdout.strip().splitlines()[-1])
+    assert shown["valid"] and shown["renderer"] == "RuleRenderer"
+    grey = EXCLUDED_COLOR.lower()
+    for candidate_id, excluded in zip(
+        result.candidates["candidate_id"], result.candidates["excluded"], strict=True
+    ):
+        colours = shown["colours"][str(candidate_id)]
+        assert len(colours) == 1, candidate_id  # exactly one class each
+        assert (colours[0] == grey) == bool(excluded), candidate_id
