@@ -481,3 +481,13 @@ def test_qgis_opens_the_candidates_styled(result, gpkg: Path) -> None:
         colours = shown["colours"][str(candidate_id)]
         assert len(colours) == 1, candidate_id  # exactly one class each
         assert (colours[0] == grey) == bool(excluded), candidate_id
+
+
+def test_layer_names_that_fit_are_kept_whole() -> None:
+    names = layer_names(
+        ["AICUZ clear zones and APZs", "Airspace: primary and transitional surfaces"]
+    )
+    assert names["AICUZ clear zones and APZs"] == "overlay_aicuz_clear_zones_and_apzs"
+    assert names["Airspace: primary and transitional surfaces"] == (
+        "overlay_airspace_primary_transitional"
+    )

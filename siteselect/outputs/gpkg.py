@@ -46,9 +46,10 @@ OVERLAY_PREFIX = "overlay_"
 def layer_names(names: list[str]) -> dict[str, str]:
     """A unique layer name of at most :data:`MAX_LAYER_NAME` characters per overlay name.
 
-    ``overlay_`` and the name's lower-case words but "and", "the"... joined by
-    ``_``, cut after the last whole word that fits; a name that would repeat an earlier one gets
-    ``_2``, ``_3``... Equal overlay names share one entry.
+    ``overlay_`` and the name's lower-case words joined by ``_``; a name too long
+    loses "and", "the"... and is cut after the last whole word that fits; a name
+    that would repeat an earlier one gets ``_2``, ``_3``... Equal overlay names
+    share one entry.
 
     >>> layer_names(["Target households reached (drive time gravity, 15 min half-life)"])
     {'Target households reached (drive time gravity, 15 min half-life)': \
@@ -60,7 +61,8 @@ def layer_names(names: list[str]) -> dict[str, str]:
         if name in out:
             continue
         words = re.sub(r"[^0-9a-zA-Z]+", " ", name).lower().split() or ["layer"]
-        words = [w for w in words if w not in STOP_WORDS] or words
+        if len(OVERLAY_PREFIX + "_".join(words)) > MAX_LAYER_NAME:
+            words = [w for w in words if w not in STOP_WORDS] or words
         base = OVERLAY_PREFIX + words[0]
         for word in words[1:]:
             if len(base) + 1 + len(word) > MAX_LAYER_NAME:
