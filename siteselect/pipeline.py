@@ -30,6 +30,7 @@ from siteselect.decision.results import ConstraintInfo, CriterionInfo, RunResult
 from siteselect.decision.scoring import (
     WeightedCriterion,
     constraint_failures,
+    constraint_raw_columns,
     constraint_reasons,
     join_reasons,
     missing_value_reasons,
@@ -169,6 +170,7 @@ def run(config: Config, reporter: Reporter | None = None, *, from_cache: bool = 
     reasons: list[np.ndarray] = []
     extra: dict[str, np.ndarray] = {}
     constraint_infos: list[ConstraintInfo] = []
+    constraint_values: dict[str, np.ndarray] = {}
     ledger = ExclusionLedger(n, None if config.network is None else config.network.max_snap_m)
     for name, spec in config.constraints.items():
         with timer.step(f"constraint {name}"):
@@ -176,6 +178,7 @@ def run(config: Config, reporter: Reporter | None = None, *, from_cache: bool = 
             lower, upper = spec.bounds()
             reasons.append(constraint_reasons(name, measurement, lower, upper))
             failed = constraint_failures(measurement, lower, upper)
+        constraint_values[name] = measurement.values
         overlays.extend(dataclasses.replace(o, group="constraints") for o in measurement.overlays)
         extra.update({f"{name}_{k}": v for k, v in measurement.extra_columns.items()})
         bound_text = ", ".join(
@@ -218,6 +221,7 @@ def run(config: Config, reporter: Reporter | None = None, *, from_cache: bool = 
             [
                 study.candidates[list(CANDIDATE_COLUMNS)].reset_index(drop=True),
                 pd.DataFrame(extra),
+                pd.DataFrame(constraint_raw_columns(constraint_values, config.criteria)),
                 scores,
             ],
             axis=1,

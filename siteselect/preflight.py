@@ -297,6 +297,12 @@ def _contains(folder: Path, path: Path) -> bool:
     return True
 
 
+def _own_run_json(folder: Path, path: Path) -> bool:
+    """The folder's own run.json (``siteselect run OUTDIR/run.json``): read before the
+    folder is replaced, so it may be the config."""
+    return path.resolve() == folder / "run.json"
+
+
 def _outputs(config: Config, out_dir: Path | None, out_option: str | None) -> Check:
     if out_dir is None:
         out_dir = config.outputs.dir
@@ -308,7 +314,7 @@ def _outputs(config: Config, out_dir: Path | None, out_option: str | None) -> Ch
     protected = {"the config": config.source_path, "the working directory": Path.cwd()}
     protected.update({f"input {k}": v for k, v in input_files(config).items() if v is not None})
     for what, path in protected.items():
-        if path is not None and _contains(folder, path):
+        if path is not None and _contains(folder, path) and not _own_run_json(folder, path):
             raise OutputError(
                 f"{where}: {display_path(out_dir)} holds {what} ({display_path(path)}); "
                 "siteselect replaces the whole output folder: choose a folder of its own "

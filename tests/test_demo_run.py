@@ -128,20 +128,22 @@ def test_top10_matches_golden(sites: pd.DataFrame) -> None:
     assert table["total_score"].tolist() == pytest.approx(golden["total_score"].tolist(), abs=2e-4)
 
 
-VOLATILE_MANIFEST_KEYS = ("created_utc", "timings_s")
-"""run.json keys that may differ between two runs of the same inputs (declared time stamps)."""
+VOLATILE_MANIFEST_KEYS = ("created_utc", "timings_s", "command_line")
+"""run.json keys that may differ between two runs of the same inputs (declared time stamps,
+the command line naming another output folder); sites.gpkg's hash too (its time stamps)."""
 #: The run's date in report.html (from created_utc).
 REPORT_DATE = re.compile(r"Run on \d{1,2} \w+ \d{4}, \d\d:\d\d UTC")
 
 
 def _gpkg_dump(path: Path) -> list[tuple]:
-    """Every row of every table of a GeoPackage, without the layers' last_change time stamps."""
+    """Every row of every table of a GeoPackage, without its time stamps (the layers'
+    last_change, the QGIS style's update_time)."""
     with sqlite3.connect(path) as db:
         tables = [r[0] for r in db.execute("select name from sqlite_master where type='table'")]
         rows: list[tuple] = []
         for table in sorted(tables):
             columns = [r[1] for r in db.execute(f'pragma table_info("{table}")')]
-            kept = [c for c in columns if c != "last_change"]
+            kept = [c for c in columns if c not in ("last_change", "update_time")]
             select = ", ".join(f'"{c}"' for c in kept)
             rows += [(table, *r) for r in db.execute(f'select {select} from "{table}" order by 1')]
     return rows
@@ -150,7 +152,7 @@ def _gpkg_dump(path: Path) -> list[tuple]:
 def test_second_run_is_identical_under_another_hash_seed(demo_out: Path, tmp_path: Path) -> None:
     """Same inputs, another PYTHONHASHSEED: sites.csv, sites.parquet, map.html and report.html
     byte for byte (the report apart from the run's date), run.json apart from its declared
-    time stamps, sites.gpkg apart from last_change."""
+    time stamps, sites.gpkg apart from its time stamps."""
     result = siteselect(
         "-q", "run", str(DEMO), "--out", str(tmp_path / "b"), env={"PYTHONHASHSEED": "4242"}
     )
@@ -167,8 +169,21 @@ def test_second_run_is_identical_under_another_hash_seed(demo_out: Path, tmp_pat
         for key in VOLATILE_MANIFEST_KEYS:
             manifest.pop(key)
         manifest["diagnostics"].pop("criteria_cache")  # which entries each run reused
+        manifest["outputs"].pop("sites.gpkg")
     assert manifests[0] == manifests[1]
     assert _gpkg_dump(second / "sites.gpkg") == _gpkg_dump(demo_out / "sites.gpkg")
+
+
+def test_run_json_reruns_the_demo_byte_for_byte(demo_out: Path, tmp_path: Path) -> None:
+    """`siteselect run OUTDIR/run.json` runs that config again: the same sites.csv."""
+    again = tmp_path / "again"
+    result = siteselect("-q", "run", str(demo_out / "run.json"), "--out", str(again))
+    assert result.returncode == 0, result.stderr
+    assert (again / "sites.csv").read_bytes() == (demo_out / "sites.csv").read_bytes()
+    first, second = (json.loads((d / "run.json").read_text()) for d in (demo_out, again))
+    assert second["config"] == first["config"]
+    assert second["rerun_of"]["changed_inputs"] == []
+    assert second["outputs"]["sites.csv"] == first["outputs"]["sites.csv"]
 
 
 def test_validate_demo() -> None:

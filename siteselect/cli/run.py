@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,6 +14,7 @@ from rich.table import Table
 from siteselect.cli._common import ConsoleReporter, display_path, handle_errors, stdout
 
 if TYPE_CHECKING:
+    from siteselect.config.rerun import Rerun
     from siteselect.decision.results import RunResult
 
 
@@ -55,6 +59,18 @@ def _exclusion_table(result: RunResult) -> Table | None:
     return table
 
 
+def _command_line(config: Path, out_dir: Path | None) -> str:
+    """The command as typed (``siteselect ...``); rebuilt from the arguments when the
+    process is not the siteselect command (a test runner calling the command)."""
+    program = Path(sys.argv[0]) if sys.argv else Path()
+    package_main = Path(__file__).resolve().parents[1] / "__main__.py"
+    if program.name == "siteselect" or (program.is_file() and program.resolve() == package_main):
+        return shlex.join(["siteselect", *sys.argv[1:]])
+    return shlex.join(
+        ["siteselect", "run", str(config), *(["--out", str(out_dir)] if out_dir else [])]
+    )
+
+
 @click.command("run")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -66,20 +82,31 @@ def _exclusion_table(result: RunResult) -> Table | None:
 @click.pass_context
 @handle_errors
 def run_command(ctx: click.Context, config: Path, out_dir: Path | None) -> None:
-    """Score, rank and write sites.gpkg, sites.csv, map.html, report.html and run.json."""
+    """Score, rank and write sites.gpkg, sites.parquet, sites.csv, map.html, report.html
+    and run.json.
+
+    CONFIG is a YAML config, or the run.json of an earlier run: that run's config
+    is run again (paths relative to the run.json), with a warning naming any
+    input file that changed since.
+    """
     from siteselect.config import load_config
+    from siteselect.config.rerun import is_run_json, load_rerun
     from siteselect.outputs import write_outputs
     from siteselect.pipeline import run as run_pipeline
     from siteselect.preflight import preflight
 
     quiet = ctx.obj["quiet"]
-    loaded = load_config(config)
+    rerun = load_rerun(config) if is_run_json(config) else None
+    loaded = rerun.config if rerun is not None else load_config(config)
     target = out_dir or loaded.outputs.dir
     assert target is not None
     reporter = ConsoleReporter(quiet)
+    start = time.perf_counter()
     with reporter.step("check inputs and output folder"):
         preflight(loaded, out_dir, "--out")
+    checked_s = round(time.perf_counter() - start, 3)
     result = run_pipeline(loaded, reporter)
+    _record_invocation(result, _command_line(config, out_dir), checked_s, rerun)
     with reporter.step("write outputs"):
         files = write_outputs(result, target)
     if not quiet:
@@ -97,3 +124,17 @@ def run_command(ctx: click.Context, config: Path, out_dir: Path | None) -> None:
             stdout.print(result.exclusions.summary(), highlight=False, markup=False)
         for path in files:
             stdout.print(f"wrote {display_path(path)}", highlight=False)
+
+
+def _record_invocation(
+    result: RunResult, command_line: str, checked_s: float, rerun: Rerun | None
+) -> None:
+    """Put the command line, the checks' time and the re-run's origin into the manifest."""
+    manifest = result.manifest
+    manifest["command_line"] = command_line
+    manifest["timings_s"] = {
+        "check inputs and output folder": checked_s,
+        **manifest.get("timings_s", {}),
+    }
+    if rerun is not None:
+        manifest["rerun_of"] = rerun.record()

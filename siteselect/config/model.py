@@ -248,6 +248,11 @@ class OutputsSpec(_Model):
         description="Most rows in sites.csv: with more candidates, it holds the best ranked "
         "ones in rank order (all are in sites.gpkg and sites.parquet); null: no limit.",
     )
+    csv_bom: bool = Field(
+        default=False,
+        description="Write sites.csv as UTF-8 with a byte order mark, so that Excel reads "
+        "accented names right; false: plain UTF-8.",
+    )
 
 
 class CacheSpec(_Model):

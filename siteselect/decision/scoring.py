@@ -8,6 +8,7 @@ is excluded when any constraint fails or when a criterion has no value for it
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -313,6 +314,27 @@ def _aggregated_table(
         columns[f"contrib_{criterion.name}"] = contrib[:, i]
     columns["total_score"] = total
     return pd.DataFrame(columns, index=range(n))
+
+
+def constraint_raw_columns(
+    values: dict[str, np.ndarray], criteria: Iterable[str]
+) -> dict[str, np.ndarray]:
+    """``raw_<constraint>``: each constraint's measured value, in its measurement's unit.
+
+    The distance to the fault, the minutes to the on-ramp: what the bound was
+    compared with (NaN where there is no value). A constraint named like a
+    criterion gets ``raw_<name>_constraint`` so that neither column hides the other.
+
+    >>> constraint_raw_columns({"fault": np.array([150.0]), "time": np.array([9.0])}, ["time"])
+    {'raw_fault': array([150.]), 'raw_time_constraint': array([9.])}
+    """
+    taken = set(criteria)
+    return {
+        f"raw_{name}_constraint" if name in taken else f"raw_{name}": np.asarray(
+            column, dtype="float64"
+        )
+        for name, column in values.items()
+    }
 
 
 def rank(total_score: np.ndarray, excluded: np.ndarray, ids: np.ndarray) -> pd.Series:

@@ -16,11 +16,16 @@ occupying one of the output file names, an output folder that is a file or a
 mount point, or a parent that is not writable are refused up front
 (:func:`check_output_folder`).
 
-Files: ``sites.gpkg`` (layer ``candidates`` plus one layer per map overlay),
-``sites.parquet`` (the candidates as GeoParquet), ``sites.csv`` (same columns,
-no geometry, with centroid ``lon``/``lat``; at most ``outputs.csv_max_rows``
-rows, the best ranked first when there are more candidates), ``map.html``
-(Folium), ``report.html`` (executive summary) and ``run.json`` (provenance).
+Files: ``sites.gpkg`` (layer ``candidates`` plus one layer per map overlay and
+the QGIS style; see :mod:`siteselect.outputs.gpkg`), ``sites.parquet`` (the
+candidates as GeoParquet), ``sites.csv`` (same columns, no geometry, with
+centroid ``lon``/``lat``, in rank order with the excluded candidates last; at
+most ``outputs.csv_max_rows`` rows, the best ranked first when there are more
+candidates; a byte order mark with ``outputs.csv_bom``), ``map.html`` (Folium),
+``report.html`` (executive summary) and ``run.json`` (provenance), written last:
+it holds the SHA-256 of the others and the time spent writing them
+(:func:`~siteselect.outputs.manifest.finished_manifest`), its paths relative to
+the output folder.
 
 The tables are written column-wise through Arrow (GeoPackage through pyogrio's
 Arrow path, GeoParquet with pyarrow): no Python object per candidate.
@@ -29,27 +34,30 @@ Arrow path, GeoParquet with pyarrow): no Python object per candidate.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
-import re
 import shutil
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from siteselect._errors import OutputError
 from siteselect.decision.results import RunResult
-from siteselect.demo.writers import gdal_config
+from siteselect.outputs.gpkg import write_geopackage
+from siteselect.outputs.manifest import finished_manifest, relative_manifest
 
 logger = logging.getLogger(__name__)
 
+MANIFEST = "run.json"
+"""Written last: it holds the other files' hashes and the time spent writing them."""
 OUTPUT_FILES = (
     "sites.gpkg",
     "sites.parquet",
@@ -60,11 +68,30 @@ OUTPUT_FILES = (
 )
 
 
+def csv_order(result: RunResult) -> np.ndarray:
+    """Positions of every candidate in ``sites.csv`` order.
+
+    The ranked candidates by rank, then the excluded ones by total score
+    (highest first: what they would have scored; no score last), ties by
+    ``candidate_id``: the same table gives the same file.
+    """
+    candidates = result.candidates
+    rank = candidates["rank"].to_numpy(dtype="float64", na_value=np.nan)
+    score = candidates["total_score"].to_numpy(dtype="float64", na_value=np.nan)
+    ids = candidates["candidate_id"].astype(str).to_numpy()
+    ranked = ~np.isnan(rank)
+    no_score = np.isnan(score)
+    # np.lexsort sorts by the last key first
+    return np.lexsort(
+        (ids, np.where(no_score, 0.0, -score), no_score, np.where(ranked, rank, 0.0), ~ranked)
+    )
+
+
 def csv_rows(result: RunResult) -> np.ndarray | None:
-    """Positions of the candidates written to ``sites.csv``; None: all, in their order.
+    """Positions of the candidates written to ``sites.csv`` when it is cut; None: all of them.
 
     With more candidates than ``result.csv_max_rows``, the best ranked ones up
-    to that number, in rank order.
+    to that number, in rank order (never an excluded one).
     """
     limit = result.csv_max_rows
     n = len(result.candidates)
@@ -73,6 +100,12 @@ def csv_rows(result: RunResult) -> np.ndarray | None:
     rank = result.candidates["rank"].to_numpy(dtype="float64", na_value=np.nan)
     ranked = np.flatnonzero(~np.isnan(rank))
     return ranked[np.argsort(rank[ranked], kind="stable")][:limit]
+
+
+def csv_bom(result: RunResult) -> bool:
+    """``outputs.csv_bom`` of the run's config (as the manifest records it); False when absent."""
+    outputs = result.manifest.get("config", {}).get("outputs", {})
+    return bool(outputs.get("csv_bom", False)) if isinstance(outputs, dict) else False
 
 
 def candidate_table(result: RunResult, rows: np.ndarray | None = None) -> pd.DataFrame:
@@ -92,34 +125,6 @@ def candidate_table(result: RunResult, rows: np.ndarray | None = None) -> pd.Dat
     return table
 
 
-def _layer_name(name: str) -> str:
-    return "overlay_" + re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
-
-
-def write_geopackage(result: RunResult, path: Path) -> None:
-    """``candidates`` layer and one layer per overlay, in the working CRS.
-
-    Written through pyogrio's Arrow path (GDAL >= 3.8): ``rank`` is an integer
-    field, NULL for excluded candidates. SQLite does not wait for the disk to
-    confirm each transaction (``OGR_SQLITE_SYNCHRONOUS=OFF``): the file is in a
-    staging folder until the whole run is written, so a crash cannot leave a
-    half-written GeoPackage among the results.
-    """
-    with gdal_config(OGR_SQLITE_SYNCHRONOUS="OFF"):
-        pyogrio.write_dataframe(
-            result.candidates, path, layer="candidates", driver="GPKG", use_arrow=True
-        )
-        seen: set[str] = set()
-        for overlay in result.overlays:
-            layer = _layer_name(overlay.name)
-            if layer in seen or overlay.gdf.empty:
-                continue
-            seen.add(layer)
-            pyogrio.write_dataframe(
-                overlay.gdf, path, layer=layer, driver="GPKG", append=False, use_arrow=True
-            )
-
-
 def write_geoparquet(result: RunResult, path: Path) -> None:
     """The candidates as GeoParquet (WKB geometry, working CRS in the ``geo`` metadata).
 
@@ -130,9 +135,11 @@ def write_geoparquet(result: RunResult, path: Path) -> None:
 
 
 def write_csv(result: RunResult, path: Path) -> None:
-    """The candidate table as CSV (UTF-8, ``rank`` empty when excluded).
+    """The candidate table as CSV, in :func:`csv_order` (``rank`` empty when excluded).
 
-    At most ``result.csv_max_rows`` rows (see :func:`csv_rows`); the cut is logged.
+    UTF-8, with a byte order mark when ``outputs.csv_bom`` is true (Excel then
+    reads accents right). At most ``result.csv_max_rows`` rows (see
+    :func:`csv_rows`); the cut is logged.
     """
     rows = csv_rows(result)
     if rows is not None:
@@ -142,23 +149,28 @@ def write_csv(result: RunResult, path: Path) -> None:
             f"{len(rows):,}",
             f"{len(result.candidates):,}",
         )
-    candidate_table(result, rows).to_csv(path, index=False, lineterminator="\n")
+    else:
+        rows = csv_order(result)
+    encoding = "utf-8-sig" if csv_bom(result) else "utf-8"
+    candidate_table(result, rows).to_csv(path, index=False, lineterminator="\n", encoding=encoding)
 
 
 def write_manifest(result: RunResult, path: Path) -> None:
-    """``run.json``: provenance, counts and timings (and how sites.csv was cut, if it was)."""
-    manifest = result.manifest
+    """``run.json``: provenance, counts and timings (and how sites.csv was cut, if it was).
+
+    Paths absolute in ``result.manifest`` are written relative to ``path``'s
+    folder; :func:`write_outputs` hands over a manifest already finished by
+    :func:`~siteselect.outputs.manifest.finished_manifest` (hashes, writing times).
+    """
+    manifest = relative_manifest(result.manifest, path.parent)
     rows = csv_rows(result)
     if rows is not None:
-        manifest = {
-            **manifest,
-            "outputs": {
-                "sites.csv": {
-                    "rows": len(rows),
-                    "candidates": len(result.candidates),
-                    "holds": "the best ranked candidates, in rank order (outputs.csv_max_rows)",
-                }
-            },
+        outputs = manifest.setdefault("outputs", {})
+        outputs["sites.csv"] = {
+            **outputs.get("sites.csv", {}),
+            "rows": len(rows),
+            "candidates": len(result.candidates),
+            "holds": "the best ranked candidates, in rank order (outputs.csv_max_rows)",
         }
     path.write_text(
         json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
@@ -373,9 +385,18 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
         raise OutputError(f"cannot create output folder {out_dir}: {exc}") from None
     swapped = False
     try:
-        for name, writer in WRITERS.items():
+        seconds: dict[str, float] = {}
+        for name in OUTPUT_FILES:
+            if name == MANIFEST:
+                continue
             logger.info("writing %s", name)
-            writer(result, staging / name)
+            start = time.perf_counter()
+            WRITERS[name](result, staging / name)
+            seconds[name] = round(time.perf_counter() - start, 3)
+        written = {name: staging / name for name in seconds}
+        manifest = finished_manifest(result.manifest, folder, written, seconds, MANIFEST)
+        logger.info("writing %s", MANIFEST)
+        WRITERS[MANIFEST](dataclasses.replace(result, manifest=manifest), staging / MANIFEST)
         carry_over(folder, staging)
         with _signals_held():
             swap_folders(staging, folder)
