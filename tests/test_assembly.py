@@ -131,7 +131,11 @@ crs: {UTM}
 candidates: {{source: parcels.gpkg, layer: parcels, id: apn, min_area_acres: 15}}
 layers: {{hospitals: hospitals.geojson}}
 criteria:
-  near: {{kind: distance, layer: hospitals, transform: {{fn: linear, best: 0, worst: 5000}}, weight: 1}}
+  near:
+    kind: distance
+    layer: hospitals
+    transform: {{fn: linear, best: 0, worst: 5000}}
+    weight: 1
 outputs: {{dir: out}}
 assemble: {{min_acres: 20, max_parcels: 8, max_gap_m: 30}}
 """,
