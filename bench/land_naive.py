@@ -51,6 +51,19 @@ def naive_regions(
     return sites
 
 
+def naive_site(parts: list[shapely.Geometry], max_gap_m: float) -> shapely.Geometry:
+    """One assembled site: its parcels and the bridges over the gaps between each pair."""
+    pieces = list(parts)
+    for i, a in enumerate(parts):
+        for b in parts[i + 1 :]:
+            gap = a.distance(b)
+            if 0 < gap <= max_gap_m:
+                reach = max_gap_m + 1e-6
+                hull = a.union(b).convex_hull
+                pieces.append(hull.intersection(a.buffer(reach)).intersection(b.buffer(reach)))
+    return shapely.union_all(pieces)
+
+
 def naive_buildable(
     parcel: shapely.Geometry,
     removals: np.ndarray,
@@ -61,7 +74,7 @@ def naive_buildable(
     """One parcel's largest buildable piece (m²): its removals unioned and subtracted.
 
     ``removals`` are the setback buffers, zones and water (indexed by ``tree``);
-    the slope is computed on the DEM window around the parcel (one cell of margin),
+    the slope is computed on the DEM window around the parcel (two cells of margin),
     its steep cells polygonised and subtracted too. The DEM is in the parcels' CRS,
     in metres.
     """
@@ -73,20 +86,17 @@ def naive_buildable(
         )
         .round_offsets()
         .round_lengths()
+        .intersection(rasterio.windows.Window(0, 0, dem.width, dem.height))
     )
-    z = dem.read(1, window=window, boundless=True).astype("float64")
-    slope = np.zeros_like(z)
-    padded = np.pad(z, 1, mode="reflect", reflect_type="odd")
-    for r in range(z.shape[0]):
-        for c in range(z.shape[1]):
-            w = padded[r : r + 3, c : c + 3]
-            dzdx = ((w[0, 2] + 2 * w[1, 2] + w[2, 2]) - (w[0, 0] + 2 * w[1, 0] + w[2, 0])) / (
-                8 * cell
-            )
-            dzdy = ((w[2, 0] + 2 * w[2, 1] + w[2, 2]) - (w[0, 0] + 2 * w[0, 1] + w[0, 2])) / (
-                8 * cell
-            )
-            slope[r, c] = 100.0 * (dzdx**2 + dzdy**2) ** 0.5
+    z = dem.read(1, window=window).astype("float64")
+    p = np.pad(z, 1, mode="reflect", reflect_type="odd")
+    dzdx = (
+        p[:-2, 2:] + 2 * p[1:-1, 2:] + p[2:, 2:] - p[:-2, :-2] - 2 * p[1:-1, :-2] - p[2:, :-2]
+    ) / (8 * cell)
+    dzdy = (
+        p[2:, :-2] + 2 * p[2:, 1:-1] + p[2:, 2:] - p[:-2, :-2] - 2 * p[:-2, 1:-1] - p[:-2, 2:]
+    ) / (8 * cell)
+    slope = 100.0 * np.sqrt(dzdx**2 + dzdy**2)
     steep = slope > max_slope_pct
     cut = [removals[k] for k in tree.query(parcel, predicate="intersects")]
     if steep.any():

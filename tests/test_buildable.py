@@ -16,13 +16,14 @@ import pandas as pd
 import pyproj
 import pytest
 import rasterio
+import rasterio.features
 import shapely
 from rasterio.transform import from_origin
 
 from siteselect._errors import ConfigError
 from siteselect.config import load_config
 from siteselect.criteria.buildable import largest_pieces, subtract
-from siteselect.criteria.slope import cell_size_m, horn_slope_pct
+from siteselect.criteria.slope import cell_size_m, horn_slope_pct, tiled_shapes, under_boxes
 from siteselect.geo import M_PER_FT, m2_to_acres
 from siteselect.pipeline import run
 
@@ -271,3 +272,26 @@ def test_subtract_matches_a_per_parcel_union_and_difference() -> None:
         parts = shapely.get_parts(geometry)
         assert area[i] == pytest.approx(max((p.area for p in parts), default=0.0))
         assert piece[i].area == pytest.approx(area[i])
+
+
+def test_steep_cells_are_polygonised_in_tiles_that_cover_them_exactly() -> None:
+    rng = np.random.default_rng(3)
+    mask = rng.random((70, 90)) < 0.4
+    transform = from_origin(1000.0, 5000.0, 10.0, 10.0)
+    polygons = tiled_shapes(mask, transform, tile=16)
+    assert sum(p.area for p in polygons) == pytest.approx(mask.sum() * 100.0)
+    assert max(shapely.bounds(polygons)[:, 2] - shapely.bounds(polygons)[:, 0]) <= 160.0
+    whole = shapely.union_all(tiled_shapes(mask, transform, tile=1000))
+    assert shapely.union_all(polygons).symmetric_difference(whole).area < 1e-6
+
+
+def test_under_boxes_marks_every_cell_a_candidate_touches() -> None:
+    transform = from_origin(0.0, 1000.0, 10.0, 10.0)
+    geoms = np.array([shapely.box(105, 205, 142, 231), shapely.Point(505, 905).buffer(12)])
+    same = pyproj.Transformer.from_crs(UTM, UTM, always_xy=True)
+    marked = under_boxes(geoms, same, transform, (100, 100))
+    touched = rasterio.features.rasterize(
+        ((g, 1) for g in geoms), out_shape=(100, 100), transform=transform, all_touched=True
+    ).astype(bool)
+    assert marked[touched].all()
+    assert marked.sum() <= 2 * touched.sum() + 40  # boxes and a cell of margin, not the window

@@ -86,14 +86,56 @@ def cell_size_m(crs: pyproj.CRS, transform: Affine, rows: int) -> tuple[np.ndarr
     return np.full(rows, width * factor), height * factor
 
 
-def _under(
+TILE = 32
+"""Side of the tiles (cells) the steep cells are polygonised in: bounded polygons."""
+
+
+def tiled_shapes(mask: np.ndarray, transform: Affine, tile: int = TILE) -> np.ndarray:
+    """Polygons of the ``True`` cells of ``mask``, cut at a ``tile`` x ``tile`` cell grid.
+
+    One polygon over a whole hillside would have tens of thousands of vertices
+    and cost that much at every parcel it touches; cut into tiles, each parcel
+    meets a few polygons of at most a few hundred vertices. One pass of
+    ``rasterio.features.shapes`` over the tile numbers (a region of equal value
+    never crosses a tile border).
+    """
+    if not mask.any():
+        return np.zeros(0, dtype=object)
+    rows, cols = mask.shape
+    per_row = (cols + tile - 1) // tile
+    tile_of = (np.arange(rows)[:, None] // tile) * per_row + np.arange(cols)[None, :] // tile
+    shapes = rasterio.features.shapes(
+        tile_of.astype(np.int32), mask=mask, transform=transform, connectivity=4
+    )
+    return np.asarray([shapely.geometry.shape(s) for s, _ in shapes], dtype=object)
+
+
+def under_boxes(
     geoms: np.ndarray, to_dem: pyproj.Transformer, transform: Affine, shape: tuple[int, ...]
 ) -> np.ndarray:
-    """Cells of the window that ``geoms`` (working CRS) touch."""
-    in_dem = shapely.transform(geoms, lambda xy: np.column_stack(to_dem.transform(*xy.T)))
-    return rasterio.features.rasterize(
-        ((g, 1) for g in in_dem), out_shape=shape[:2], transform=transform, all_touched=True
-    ).astype(bool)
+    """Cells of the window within the bounding box of one of ``geoms`` (working CRS).
+
+    A superset of the cells the candidates touch (only those matter: the pieces
+    are subtracted from the candidates), marked in O(candidates + cells) with a
+    2-D difference array.
+    """
+    rows, cols = shape[:2]
+    box = shapely.bounds(geoms)
+    xs = np.column_stack([box[:, 0], box[:, 0], box[:, 2], box[:, 2]])
+    ys = np.column_stack([box[:, 1], box[:, 3], box[:, 1], box[:, 3]])
+    dx, dy = to_dem.transform(xs.ravel(), ys.ravel())
+    c, r = ~transform * (np.asarray(dx), np.asarray(dy))
+    c, r = c.reshape(-1, 4), r.reshape(-1, 4)
+    c0 = np.clip(np.floor(c.min(axis=1)).astype(np.int64) - 1, 0, cols)
+    c1 = np.clip(np.floor(c.max(axis=1)).astype(np.int64) + 2, 0, cols)
+    r0 = np.clip(np.floor(r.min(axis=1)).astype(np.int64) - 1, 0, rows)
+    r1 = np.clip(np.floor(r.max(axis=1)).astype(np.int64) + 2, 0, rows)
+    marks = np.zeros((rows + 1, cols + 1), dtype=np.int32)
+    np.add.at(marks, (r0, c0), 1)
+    np.add.at(marks, (r0, c1), -1)
+    np.add.at(marks, (r1, c0), -1)
+    np.add.at(marks, (r1, c1), 1)
+    return np.cumsum(np.cumsum(marks, axis=0), axis=1)[:rows, :cols] > 0
 
 
 def steep_polygons(
@@ -130,7 +172,7 @@ def steep_polygons(
         raise LayerError(f"{where}: {layer.source.name}: {exc}") from None
     slope = horn_slope_pct(data * to_m, dx, dy)
     steep = np.nan_to_num(slope, nan=0.0) > max_slope_pct
-    steep &= _under(near, to_dem, transform, data.shape)  # vectorise only cells under candidates
+    steep &= under_boxes(near, to_dem, transform, data.shape)  # only cells near candidates
     logger.info(
         "buildable: %s (%s): %d of %d cells steeper than %g%%",
         layer_name,
@@ -141,10 +183,7 @@ def steep_polygons(
     )
     if not steep.any():
         return np.zeros(0, dtype=object)
-    shapes = rasterio.features.shapes(
-        steep.astype("uint8"), mask=steep, transform=transform, connectivity=4
-    )
-    polygons = np.asarray([shapely.geometry.shape(s) for s, _ in shapes], dtype=object)
+    polygons = tiled_shapes(steep, transform)
     if crs != study.crs:
         back = pyproj.Transformer.from_crs(crs, study.crs, always_xy=True)
         polygons = shapely.transform(polygons, lambda xy: np.column_stack(back.transform(*xy.T)))

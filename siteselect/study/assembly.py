@@ -192,36 +192,40 @@ def grow_regions(
     return Regions(seeds[formed], [groups[g] for g in formed])
 
 
+def member_matrix(members: list[np.ndarray]) -> np.ndarray:
+    """Sites x most members matrix of pool positions, -1 where a site has fewer."""
+    width = max((len(m) for m in members), default=0)
+    matrix = np.full((len(members), width), -1, dtype=np.int64)
+    for k, m in enumerate(members):
+        matrix[k, : len(m)] = m
+    return matrix
+
+
 def site_geometries(geoms: np.ndarray, members: list[np.ndarray], max_gap_m: float) -> np.ndarray:
     """Per site, the union of its parcels and of the strips bridging the gaps between them.
 
     The bridge between two member parcels within ``max_gap_m`` of each other is
     the part of their pair's convex hull within ``max_gap_m`` of both (the street
     between them, to be vacated), so that the site is one contiguous piece of
-    land; touching parcels need none.
+    land; touching parcels need none. Vectorised over the sites: a sites x
+    (members + pairs) matrix of pieces (None where absent) united along its rows.
     """
-    sites = np.asarray([shapely.union_all(geoms[m]) for m in members], dtype=object)
-    if max_gap_m <= 0 or not members:
-        return sites
-    owner = np.concatenate([np.full(len(m) * (len(m) - 1) // 2, k) for k, m in enumerate(members)])
-    first = np.concatenate([np.triu_indices(len(m), 1)[0] for m in members]).astype(np.int64)
-    second = np.concatenate([np.triu_indices(len(m), 1)[1] for m in members]).astype(np.int64)
-    offset = np.repeat(
-        np.cumsum([0, *map(len, members)])[:-1], [len(m) * (len(m) - 1) // 2 for m in members]
-    )
-    every = np.concatenate(members)
-    a, b = geoms[every[offset + first]], geoms[every[offset + second]]
-    gap = shapely.distance(a, b)
-    apart = (gap > 0) & (gap <= max_gap_m)
-    a, b, owner = a[apart], b[apart], owner[apart]
-    reach = max_gap_m + 1e-6
-    hull = shapely.convex_hull(shapely.union(a, b))
-    bridge = shapely.intersection(
-        hull, shapely.intersection(shapely.buffer(a, reach), shapely.buffer(b, reach))
-    )
-    for k in np.unique(owner):
-        sites[k] = shapely.union_all([sites[k], *bridge[owner == k]])
-    return sites
+    if not members:
+        return np.zeros(0, dtype=object)
+    matrix = member_matrix(members)
+    parts = np.where(matrix >= 0, geoms[np.maximum(matrix, 0)], None)
+    pieces = [parts]
+    if max_gap_m > 0:
+        i, j = np.triu_indices(matrix.shape[1], 1)
+        a, b = parts[:, i], parts[:, j]
+        gap = shapely.distance(a, b)
+        apart = (gap > 0) & (gap <= max_gap_m)  # NaN (a missing member) is neither
+        a, b = np.where(apart, a, None), np.where(apart, b, None)
+        reach = max_gap_m + 1e-6
+        hull = shapely.convex_hull(shapely.union(a, b))
+        near_both = shapely.intersection(shapely.buffer(a, reach), shapely.buffer(b, reach))
+        pieces.append(shapely.intersection(hull, near_both))
+    return shapely.union_all(np.hstack(pieces), axis=1)
 
 
 def assemble_candidates(
@@ -245,41 +249,41 @@ def assemble_candidates(
     regions = grow_regions(geoms[pool], acres[pool], spec)
     ids = frame["candidate_id"].astype(str).to_numpy()
     shapes = site_geometries(geoms[pool], regions.members, spec.max_gap_m)
-    rows = []
-    for seed, members, shape in zip(regions.seeds, regions.members, shapes, strict=True):
-        at = pool[members]
-        rows.append(
-            {
-                "candidate_id": f"A-{ids[pool[seed]]}",
-                PARCEL_IDS: ";".join(ids[at]),
-                "source_row": int(frame["source_row"].iloc[pool[seed]]),
-                "geometry_repaired": bool(frame["geometry_repaired"].iloc[at].any()),
-                "area_before_repair_acres": np.nan,
-                "duplicate_of": "",
-                "geometry": shape,
-            }
-        )
+    matrix = member_matrix(regions.members)
+    at = np.where(matrix >= 0, pool[np.maximum(matrix, 0)], -1)
+    repaired = frame["geometry_repaired"].to_numpy(dtype=bool)
+    sites = gpd.GeoDataFrame(
+        {
+            "candidate_id": [f"A-{ids[pool[seed]]}" for seed in regions.seeds],
+            PARCEL_IDS: [";".join(ids[pool[m]]) for m in regions.members],
+            "source_row": frame["source_row"].to_numpy()[pool[regions.seeds]],
+            "geometry_repaired": (repaired[np.maximum(at, 0)] & (at >= 0)).any(axis=1),
+            "area_before_repair_acres": np.nan,
+            "duplicate_of": "",
+        },
+        geometry=shapes,
+        crs=frame.crs,
+    )
     used = int(sum(len(m) for m in regions.members))
     record = {
         "min_acres": spec.min_acres,
         "max_parcels": spec.max_parcels,
         "max_gap_m": spec.max_gap_m,
         "pool": int(pool.size),
-        "sites": len(rows),
+        "sites": len(sites),
         "parcels_used": used,
     }
     if diagnostics is not None:
         diagnostics["assembly"] = record
     logger.info(
         "assembly: %d site(s) of at least %g acres from %d of %d small parcel(s)",
-        len(rows),
+        len(sites),
         spec.min_acres,
         used,
         pool.size,
     )
-    if not rows:
+    if not len(sites):
         return frame
-    sites = gpd.GeoDataFrame(rows, geometry="geometry", crs=frame.crs)
     sites["area_acres"] = m2_to_acres(shapely.area(sites.geometry.to_numpy()))
     # the source index has served (source_row is a column): the caller re-sorts by id
     return pd.concat([frame, sites], ignore_index=True)
