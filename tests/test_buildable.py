@@ -198,9 +198,9 @@ def test_min_acres_excludes_with_the_causes(tmp_path: Path) -> None:
     acres = frame.loc["P_FAULT", "buildable_acres"]
     total = frame.loc["P_FAULT", "area_acres"]
     assert frame.loc["P_FAULT", "exclusion_reason"] == (
-        f"only {acres:.1f} buildable acres of {total:.1f} (fault setback)"
+        f"buildable: only {acres:.1f} buildable acres of {total:.1f} (fault setback)"
     )
-    assert frame.loc["P_CLEAN", "exclusion_reason"] == "only 9.9 buildable acres of 9.9"
+    assert frame.loc["P_CLEAN", "exclusion_reason"] == "buildable: only 9.9 buildable acres of 9.9"
     assert result.exclusions.to_json()["causes"]["buildable"]["fails"] == 5
     drawn = [o for o in result.overlays if o.name.startswith("Buildable")]
     assert not drawn  # nothing is ranked, nothing to draw

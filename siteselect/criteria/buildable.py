@@ -27,9 +27,10 @@ A partial constraint does **not** exclude the whole parcel any more: the
 buildable area takes over. The largest contiguous piece left is the
 candidate's buildable area (``buildable_acres``, ``buildable_pct`` of the
 candidate's area, ``buildable_removed_by``); the candidate is excluded, as the
-constraint ``buildable``, when no piece is left (``no buildable area (fault
-setback)``) or the piece is smaller than ``min_acres`` (``only 12.3 buildable
-acres of 40.1 (fault setback, slope > 15%)``). Missing values of a partial
+constraint ``buildable``, when no piece is left (``buildable: no buildable
+area (fault setback)``) or the piece is smaller than ``min_acres`` (``buildable:
+only 12.3 buildable acres of 40.1 (fault setback, slope > 15%)``): the cause's
+name first, as every constraint's reason. Missing values of a partial
 constraint (an airspace value that cannot be computed) still exclude.
 
 Why here (``criteria/``): the buildable area consumes the geometry the kinds
@@ -270,9 +271,9 @@ def _reasons(
     for i in np.flatnonzero(failed):
         why = f" ({causes[i]})" if causes[i] else ""
         if empty[i]:
-            reasons[i] = f"no buildable area{why}"
+            reasons[i] = f"buildable: no buildable area{why}"
         else:
-            reasons[i] = f"only {acres[i]:,.1f} buildable acres of {total[i]:,.1f}{why}"
+            reasons[i] = f"buildable: only {acres[i]:,.1f} buildable acres of {total[i]:,.1f}{why}"
     return reasons
 
 
