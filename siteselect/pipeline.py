@@ -22,6 +22,7 @@ from siteselect._errors import SiteSelectError
 from siteselect.config import Config
 from siteselect.config.yaml_doc import display_path
 from siteselect.criteria.base import REGISTRY, KindSpec, Measurement
+from siteselect.criteria.buildable import Buildable, buildable_overlay, net_buildable
 from siteselect.criteria.cache import CacheError, CriteriaCache, explain, geometry_hash, key_of
 from siteselect.criteria.overlay import Overlay
 from siteselect.decision.aggregation import Aggregation, from_config
@@ -43,6 +44,7 @@ from siteselect.network.demand_searches import searches_of
 from siteselect.outputs.context import context_overlays
 from siteselect.outputs.manifest import build_manifest
 from siteselect.study import CANDIDATE_COLUMNS, Study, load_study
+from siteselect.study.assembly import PARCEL_IDS
 
 logger = logging.getLogger(__name__)
 
@@ -172,12 +174,18 @@ def run(config: Config, reporter: Reporter | None = None, *, from_cache: bool = 
     constraint_infos: list[ConstraintInfo] = []
     constraint_values: dict[str, np.ndarray] = {}
     ledger = ExclusionLedger(n, None if config.network is None else config.network.max_snap_m)
+    partial = config.buildable.partial_constraints() if config.buildable is not None else []
+    partial_measured: dict[str, tuple[KindSpec, Measurement]] = {}
     for name, spec in config.constraints.items():
         with timer.step(f"constraint {name}"):
             measurement = measure("constraints", name, spec)
             lower, upper = spec.bounds()
             reasons.append(constraint_reasons(name, measurement, lower, upper))
             failed = constraint_failures(measurement, lower, upper)
+            if name in partial:  # the buildable area takes over (criteria/buildable.py)
+                partial_measured[name] = (spec, measurement)
+                reasons[-1] = missing_value_reasons(name, measurement)
+                failed = np.zeros(n, dtype=bool)
         constraint_values[name] = measurement.values
         overlays.extend(dataclasses.replace(o, group="constraints") for o in measurement.overlays)
         extra.update({f"{name}_{k}": v for k, v in measurement.extra_columns.items()})
@@ -185,9 +193,23 @@ def run(config: Config, reporter: Reporter | None = None, *, from_cache: bool = 
             f"{f} {getattr(spec, f)}" for f in spec.bound_fields if getattr(spec, f) is not None
         )
         description = f"{measurement.label}: {bound_text}"
+        if name in partial:
+            description += " (partial: removed from the buildable area)"
         constraint_infos.append(ConstraintInfo(name, spec.kind, description, int(failed.sum())))
         ledger.constraint(name, description, failed)
         ledger.missing(f"constraints.{name}", measurement)
+    buildable = _buildable(config, study, timer, partial_measured)
+    if buildable is not None:
+        reasons.append(buildable.reasons)
+        constraint_infos.append(
+            ConstraintInfo(
+                "buildable", "buildable", buildable.description, int(buildable.failed.sum())
+            )
+        )
+        ledger.constraint("buildable", buildable.description, buildable.failed)
+        extra.update(buildable.columns())
+    if PARCEL_IDS in study.candidates.columns:
+        extra[PARCEL_IDS] = study.candidates[PARCEL_IDS].to_numpy()
     weighted: list[WeightedCriterion] = []
     infos: list[CriterionInfo] = []
     for name, spec in config.criteria.items():
@@ -236,6 +258,10 @@ def run(config: Config, reporter: Reporter | None = None, *, from_cache: bool = 
     if config.sensitivity.enabled and weighted:
         with timer.step("weight sensitivity"):
             sensitivity = _quick_sensitivity(config, candidates, infos, aggregation)
+    if buildable is not None:
+        ranks = candidates["rank"].to_numpy(dtype="float64", na_value=np.nan)
+        drawn = buildable_overlay(buildable, ids, ranks, study.crs)
+        overlays.extend([drawn] if drawn is not None else [])
     overlays = context_overlays(study) + overlays
     account = _account(ledger, excluded)
     counts: dict[str, Any] = {
@@ -294,6 +320,24 @@ def _quick_sensitivity(
         return None
     logger.info("%s", result.statement)
     return result.contract(config.outputs.top_n)
+
+
+def _buildable(
+    config: Config,
+    study: Study,
+    timer: _Timer,
+    partial: dict[str, tuple[KindSpec, Measurement]],
+) -> Buildable | None:
+    """The net buildable area of every candidate, when the config asks for it."""
+    if config.buildable is None:
+        return None
+    with timer.step("buildable area"):
+        try:
+            buildable = net_buildable(config.buildable, study, partial)
+        except SiteSelectError as exc:
+            raise config.locate_any(exc, ("buildable",)) from None
+    study.diagnostics["buildable"] = buildable.record()
+    return buildable
 
 
 def _account(ledger: ExclusionLedger, excluded: np.ndarray) -> ExclusionAccount:

@@ -35,6 +35,7 @@ from siteselect.config.crs import parse_working_crs
 from siteselect.config.errors import first_error
 from siteselect.config.expressions import ExpressionError, parse
 from siteselect.config.kinds import KindSpec, load_kinds
+from siteselect.config.land import AssembleSpec, BuildableSpec, check_buildable
 from siteselect.config.weights import WeightsSpec, apply_weights
 from siteselect.config.yaml_doc import PathKey, YamlDocument, display_path, dotted_loc, load_yaml
 from siteselect.units import validate_unit
@@ -339,6 +340,16 @@ class Config(_Model):
     )
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
     cache: CacheSpec = Field(default_factory=CacheSpec)
+    buildable: BuildableSpec | None = Field(
+        default=None,
+        description="Net buildable area: partial exclusions removed from each candidate "
+        "(setbacks, zones, airspace, water, steep slopes); see docs/land.md.",
+    )
+    assemble: AssembleSpec | None = Field(
+        default=None,
+        description="Land assembly: neighbouring candidates combined into sites of "
+        "min_acres; see docs/land.md.",
+    )
 
     # set by load_config, not part of the YAML
     source_path: Path | None = Field(default=None, exclude=True)
@@ -466,6 +477,8 @@ def _check_references(config: Config, doc: YamlDocument) -> None:
                             (*loc, extra), f"'{extra}' belongs under criteria, not constraints"
                         )
     _check_expressions(config, doc)
+    if config.buildable is not None:
+        check_buildable(config.buildable, config.constraints, config.layers, doc)
     for index, layer in enumerate(config.outputs.context_layers):
         if layer not in config.layers:
             raise doc.error(("outputs", "context_layers", index), f"unknown layer {layer!r}")

@@ -19,9 +19,11 @@ import shapely
 
 from siteselect._errors import ConfigError, LayerError
 from siteselect.config import CandidatesSpec, Config, LayerSpec
+from siteselect.config.land import AssembleSpec
 from siteselect.geo import extent_4326, m2_to_acres, to_working, working_crs
 from siteselect.network import RoadGraph, load_road_graph
 from siteselect.parallel import chunked
+from siteselect.study.assembly import assemble_candidates
 from siteselect.study.coordinates import (
     NEAR_STUDY_M,
     CoordinateError,
@@ -204,7 +206,10 @@ def _candidate_ids(frame: gpd.GeoDataFrame, spec: CandidatesSpec) -> pd.Series:
 
 
 def load_candidates(
-    spec: CandidatesSpec, crs_setting: str, diagnostics: dict[str, Any] | None = None
+    spec: CandidatesSpec,
+    crs_setting: str,
+    diagnostics: dict[str, Any] | None = None,
+    assemble: AssembleSpec | None = None,
 ) -> tuple[gpd.GeoDataFrame, pyproj.CRS]:
     """Read the candidates, pick the working CRS, clean the geometries, filter by area.
 
@@ -229,6 +234,8 @@ def load_candidates(
     if diagnostics is not None:
         diagnostics["candidates"] = record
     frame = frame.assign(area_acres=m2_to_acres(frame.geometry.area.to_numpy()))
+    if assemble is not None:  # assembled sites join before the area filter (study/assembly.py)
+        frame = assemble_candidates(frame, assemble, spec.max_area_acres, diagnostics)
     before, filtered_from = len(frame), frame
     if spec.min_area_acres is not None:
         frame = frame[frame["area_acres"] >= spec.min_area_acres]
@@ -323,7 +330,7 @@ def load_study(config: Config) -> Study:
     """
     geometry: dict[str, Any] = {"repair_method": REPAIR_METHOD}
     try:
-        candidates, crs = load_candidates(config.candidates, config.crs, geometry)
+        candidates, crs = load_candidates(config.candidates, config.crs, geometry, config.assemble)
     except CoordinateError as exc:
         raise _candidates_error(config, exc) from None
     except LayerError as exc:
@@ -351,5 +358,10 @@ def load_study(config: Config) -> Study:
         crs=crs,
         candidates=candidates,
         study_area=study_area,
-        diagnostics={"geometry": geometry},
+        diagnostics={"geometry": geometry, **_assembly_record(geometry)},
     )
+
+
+def _assembly_record(geometry: dict[str, Any]) -> dict[str, Any]:
+    """``{"assembly": record}`` moved out of the geometry record (empty without assembly)."""
+    return {"assembly": geometry.pop("assembly")} if "assembly" in geometry else {}
