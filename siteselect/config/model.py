@@ -32,7 +32,7 @@ from siteselect._errors import ConfigError, SiteSelectError
 from siteselect.config.bands import BandRef
 from siteselect.config.crs import parse_working_crs
 from siteselect.config.errors import first_error
-from siteselect.config.expressions import ExpressionError, parse
+from siteselect.config.expressions import ExpressionError, parse, parse_condition
 from siteselect.config.kinds import KindSpec, load_kinds
 from siteselect.config.yaml_doc import PathKey, YamlDocument, display_path, dotted_loc, load_yaml
 from siteselect.units import validate_unit
@@ -125,9 +125,68 @@ class LayerSpec(_Model):
 RASTER_SUFFIXES = frozenset({".tif", ".tiff", ".vrt", ".img", ".asc", ".nc", ".jp2"})
 
 
-class CandidatesSpec(LayerSpec):
-    """The candidate sites: polygons (parcels) or points, with filters."""
+class GridSpec(_Model):
+    """Generated candidates: a square or hexagonal grid over the study area."""
 
+    cell_m: float = Field(
+        gt=0,
+        description="Cell size in metres: a square's side, a hexagon's width across flats "
+        "(the distance between neighbouring centres).",
+    )
+    shape: Literal["square", "hex"] = Field(default="square", description="square or hex.")
+    land: str | None = Field(
+        default=None,
+        description="Layer (under 'layers:') of land polygons: cells are clipped to it.",
+    )
+    water: str | None = Field(
+        default=None,
+        description="Layer (under 'layers:') of water polygons (bays, lakes): removed from "
+        "the cells.",
+    )
+    min_fraction: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="Drop cells left with less than this share of a whole cell after clipping "
+        "(slivers along the shore and the study area's edge).",
+    )
+
+
+def _check_condition(value: Any) -> Any:
+    """A ``where:`` condition written as text must parse (columns are checked when read)."""
+    if isinstance(value, str):
+        try:
+            parse_condition(value)
+        except ExpressionError as exc:
+            raise ValueError(
+                f"{exc}; write a condition such as \"land_use in ('VACANT', 'AGRICULTURAL') "
+                'and assessed_usd / acres < 2000000"'
+            ) from None
+    return value
+
+
+class CandidatesSpec(LayerSpec):
+    """The candidate sites: polygons (parcels) or points from a file, or a generated grid."""
+
+    source: ResolvedPath | None = Field(  # type: ignore[assignment]
+        default=None, description="Parcel file, relative to the config file (or 'grid:')."
+    )
+    grid: GridSpec | None = Field(
+        default=None,
+        description="Generate the candidates: {cell_m: 250, shape: square|hex, land:, water:} "
+        "(needs 'study_area:'); instead of 'source'.",
+    )
+    where: Annotated[str | AttributeFilter | None, AfterValidator(_check_condition)] = Field(
+        default=None,
+        description="Keep the parcels where this condition holds, e.g. \"land_use in ('VACANT', "
+        "'AGRICULTURAL') and assessed_usd / acres < 2000000\" (comparisons, and/or/not, "
+        "in (...), arithmetic), or {column: value(s)}.",
+    )
+    attributes: Literal["all", "none"] | list[str] = Field(
+        default="all",
+        description="Parcel columns carried to every output as attr_<column>: all, none, "
+        "or a list of column names.",
+    )
     id: str | None = Field(
         default=None,
         description="Unique id column; default: the source row number, C000001...",
@@ -139,6 +198,27 @@ class CandidatesSpec(LayerSpec):
         description="Keep one candidate (the first by id) of each set with exactly the same "
         "geometry; the dropped ids go to run.json. Duplicates are reported either way.",
     )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CandidatesSpec:
+        if (self.source is None) == (self.grid is None):
+            raise ValueError(
+                "set either 'source' (a parcel file) or 'grid' (e.g. grid: {cell_m: 250})"
+            )
+        if self.grid is not None:
+            given = [
+                key
+                for key in ("layer", "x", "y", "where", "id", "name_column", "encoding", "crs")
+                if getattr(self, key) is not None
+            ]
+            if self.attributes not in ("all", "none"):
+                given.append("attributes")
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to a parcel "
+                    "file, not to a grid"
+                )
+        return self
 
 
 class NetworkSpec(_Model):
@@ -245,6 +325,13 @@ class OutputsSpec(_Model):
         ge=1,
         description="Most rows in sites.csv: with more candidates, it holds the best ranked "
         "ones in rank order (all are in sites.gpkg and sites.parquet); null: no limit.",
+    )
+    min_separation_m: float | None = Field(
+        default=500.0,
+        ge=0,
+        description="Distinct top sites: a candidate within this distance (outline to outline) "
+        "of a better-ranked top site is shadowed (column shadowed_by) and left out of the "
+        "top-N list, the map's markers and the report; 0 or null: off.",
     )
 
 
@@ -394,7 +481,9 @@ class Config(_Model):
 
     def all_layer_specs(self) -> dict[str, LayerSpec]:
         """Every layer the run opens, keyed by a readable name."""
-        specs: dict[str, LayerSpec] = {"candidates": self.candidates}
+        specs: dict[str, LayerSpec] = {}
+        if self.candidates.source is not None:
+            specs["candidates"] = self.candidates
         if self.study_area is not None:
             specs["study_area"] = self.study_area
         specs.update({f"layers.{k}": v for k, v in self.layers.items()})
@@ -433,6 +522,7 @@ def _check_references(config: Config, doc: YamlDocument) -> None:
                             (*loc, extra), f"'{extra}' belongs under criteria, not constraints"
                         )
     _check_expressions(config, doc)
+    _check_grid(config, doc)
     for index, layer in enumerate(config.outputs.context_layers):
         if layer not in config.layers:
             raise doc.error(("outputs", "context_layers", index), f"unknown layer {layer!r}")
@@ -458,9 +548,31 @@ def _check_expressions(config: Config, doc: YamlDocument) -> None:
                 ) from None
 
 
+def _check_grid(config: Config, doc: YamlDocument) -> None:
+    """A grid needs a study area; its land and water layers must be defined."""
+    grid = config.candidates.grid
+    if grid is None:
+        return
+    if config.study_area is None:
+        raise doc.error(
+            ("candidates", "grid"),
+            "a grid needs a study area to cover: add 'study_area:' (a polygon file)",
+        )
+    for key in ("land", "water"):
+        layer = getattr(grid, key)
+        if layer is not None and layer not in config.layers:
+            known = ", ".join(sorted(config.layers)) or "none defined"
+            raise doc.error(
+                ("candidates", "grid", key),
+                f"unknown layer {layer!r}; add it under 'layers:' (known: {known})",
+            )
+
+
 def _check_files(config: Config, doc: YamlDocument) -> None:
     """Every referenced input file must exist."""
-    checks: list[tuple[PathKey, Path]] = [(("candidates", "source"), config.candidates.source)]
+    checks: list[tuple[PathKey, Path]] = []
+    if config.candidates.source is not None:
+        checks.append((("candidates", "source"), config.candidates.source))
     if config.study_area is not None:
         checks.append((("study_area", "source"), config.study_area.source))
     if config.network is not None and not config.network.is_online:
