@@ -31,10 +31,12 @@ from siteselect.decision.scoring import (
     rank,
     score_table,
 )
+from siteselect.decision.separation import shadowed_by
 from siteselect.network.demand_searches import searches_of
 from siteselect.outputs.context import context_overlays
 from siteselect.outputs.manifest import build_manifest
 from siteselect.study import CANDIDATE_COLUMNS, Study, load_study
+from siteselect.study.attributes import output_attributes
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +72,8 @@ class _Timer:
 
 
 def _measurement_key(spec: KindSpec) -> str:
-    fields = {
-        k: v for k, v in spec.model_dump(mode="json").items() if k not in _NOT_MEASUREMENT_FIELDS
-    }
+    skip = _NOT_MEASUREMENT_FIELDS - set(getattr(spec, "measured_fields", ()))
+    fields = {k: v for k, v in spec.model_dump(mode="json").items() if k not in skip}
     for name in spec.bound_fields:
         fields.pop(name, None)
     return repr(sorted(fields.items()))
@@ -206,6 +207,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         table = pd.concat(
             [
                 study.candidates[list(CANDIDATE_COLUMNS)].reset_index(drop=True),
+                study.candidates[output_attributes(study.candidates, config.candidates)],
                 pd.DataFrame(extra),
                 scores,
             ],
@@ -214,6 +216,7 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         table["excluded"] = excluded
         table["exclusion_reason"] = exclusion_reason.astype(str)
         table["rank"] = rank(scores["total_score"].to_numpy(), excluded, ids).array
+        table["shadowed_by"] = _separate(study, table["rank"])
         candidates = gpd.GeoDataFrame(
             table, geometry=study.candidates.geometry.to_numpy(), crs=study.crs
         )
@@ -240,6 +243,20 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         exclusions=account,
         csv_max_rows=config.outputs.csv_max_rows,
     )
+
+
+def _separate(study: Study, ranks: pd.Series) -> np.ndarray:
+    """``shadowed_by`` (:mod:`siteselect.decision.separation`), recorded in the diagnostics."""
+    outputs = study.config.outputs
+    ids = study.candidates["candidate_id"].to_numpy()
+    shadow = shadowed_by(
+        study.candidates.geometry.to_numpy(), ranks, ids, outputs.min_separation_m, outputs.top_n
+    )
+    study.diagnostics["separation"] = {
+        "min_separation_m": outputs.min_separation_m or 0,
+        "shadowed": int((shadow != "").sum()),
+    }
+    return shadow
 
 
 def _account(ledger: ExclusionLedger, excluded: np.ndarray) -> ExclusionAccount:

@@ -30,9 +30,10 @@ from pydantic import (
 
 from siteselect._errors import ConfigError, SiteSelectError
 from siteselect.config.bands import BandRef
+from siteselect.config.candidates import GridSpec, check_condition, check_grid
 from siteselect.config.crs import parse_working_crs
 from siteselect.config.errors import first_error
-from siteselect.config.expressions import ExpressionError, parse, parse_condition
+from siteselect.config.expressions import ExpressionError, parse
 from siteselect.config.kinds import KindSpec, load_kinds
 from siteselect.config.yaml_doc import PathKey, YamlDocument, display_path, dotted_loc, load_yaml
 from siteselect.units import validate_unit
@@ -125,46 +126,6 @@ class LayerSpec(_Model):
 RASTER_SUFFIXES = frozenset({".tif", ".tiff", ".vrt", ".img", ".asc", ".nc", ".jp2"})
 
 
-class GridSpec(_Model):
-    """Generated candidates: a square or hexagonal grid over the study area."""
-
-    cell_m: float = Field(
-        gt=0,
-        description="Cell size in metres: a square's side, a hexagon's width across flats "
-        "(the distance between neighbouring centres).",
-    )
-    shape: Literal["square", "hex"] = Field(default="square", description="square or hex.")
-    land: str | None = Field(
-        default=None,
-        description="Layer (under 'layers:') of land polygons: cells are clipped to it.",
-    )
-    water: str | None = Field(
-        default=None,
-        description="Layer (under 'layers:') of water polygons (bays, lakes): removed from "
-        "the cells.",
-    )
-    min_fraction: float = Field(
-        default=0.25,
-        ge=0,
-        le=1,
-        description="Drop cells left with less than this share of a whole cell after clipping "
-        "(slivers along the shore and the study area's edge).",
-    )
-
-
-def _check_condition(value: Any) -> Any:
-    """A ``where:`` condition written as text must parse (columns are checked when read)."""
-    if isinstance(value, str):
-        try:
-            parse_condition(value)
-        except ExpressionError as exc:
-            raise ValueError(
-                f"{exc}; write a condition such as \"land_use in ('VACANT', 'AGRICULTURAL') "
-                'and assessed_usd / acres < 2000000"'
-            ) from None
-    return value
-
-
 class CandidatesSpec(LayerSpec):
     """The candidate sites: polygons (parcels) or points from a file, or a generated grid."""
 
@@ -176,7 +137,7 @@ class CandidatesSpec(LayerSpec):
         description="Generate the candidates: {cell_m: 250, shape: square|hex, land:, water:} "
         "(needs 'study_area:'); instead of 'source'.",
     )
-    where: Annotated[str | AttributeFilter | None, AfterValidator(_check_condition)] = Field(
+    where: Annotated[str | AttributeFilter | None, AfterValidator(check_condition)] = Field(
         default=None,
         description="Keep the parcels where this condition holds, e.g. \"land_use in ('VACANT', "
         "'AGRICULTURAL') and assessed_usd / acres < 2000000\" (comparisons, and/or/not, "
@@ -512,8 +473,13 @@ def _check_references(config: Config, doc: YamlDocument) -> None:
                     raise doc.error(
                         loc, "missing 'transform' (e.g. {fn: linear, best: .., worst: ..})"
                     )
+                if spec.transform.fn == "categories" and spec.kind != "attribute":
+                    raise doc.error(
+                        (*loc, "transform", "fn"),
+                        "categories scores a candidate's own column: use it with kind: attribute",
+                    )
             else:
-                if spec.bounds() == (None, None):
+                if spec.bounds() == (None, None) and not getattr(spec, "excludes_by_itself", 0):
                     fields = " or ".join(spec.bound_fields) or "a bound"
                     raise doc.error(loc, f"a constraint needs {fields}")
                 for extra in ("weight", "transform"):
@@ -522,7 +488,7 @@ def _check_references(config: Config, doc: YamlDocument) -> None:
                             (*loc, extra), f"'{extra}' belongs under criteria, not constraints"
                         )
     _check_expressions(config, doc)
-    _check_grid(config, doc)
+    check_grid(config.candidates.grid, config.study_area is not None, config.layers, doc)
     for index, layer in enumerate(config.outputs.context_layers):
         if layer not in config.layers:
             raise doc.error(("outputs", "context_layers", index), f"unknown layer {layer!r}")
@@ -546,26 +512,6 @@ def _check_expressions(config: Config, doc: YamlDocument) -> None:
                     (section, name, "population"),
                     f"{exc}; write arithmetic (+ - * /, parentheses, numbers) over column names",
                 ) from None
-
-
-def _check_grid(config: Config, doc: YamlDocument) -> None:
-    """A grid needs a study area; its land and water layers must be defined."""
-    grid = config.candidates.grid
-    if grid is None:
-        return
-    if config.study_area is None:
-        raise doc.error(
-            ("candidates", "grid"),
-            "a grid needs a study area to cover: add 'study_area:' (a polygon file)",
-        )
-    for key in ("land", "water"):
-        layer = getattr(grid, key)
-        if layer is not None and layer not in config.layers:
-            known = ", ".join(sorted(config.layers)) or "none defined"
-            raise doc.error(
-                ("candidates", "grid", key),
-                f"unknown layer {layer!r}; add it under 'layers:' (known: {known})",
-            )
 
 
 def _check_files(config: Config, doc: YamlDocument) -> None:
