@@ -324,7 +324,7 @@ class _Parser:
         if token.kind in ("name", "quoted"):
             return ("col", token.text), "col"
         if token.kind == "keyword" and token.text in ("true", "false"):
-            return ("bool", token.text == "true"), "bool"
+            return ("bool", token.text == "true"), "col"  # a condition, or 1/0 compared
         if token.text == "(":
             self.depth += 1
             if self.depth > MAX_NESTING:

@@ -126,8 +126,8 @@ class _Evaluation:
 
     def number(self, tree: tuple) -> tuple[np.ndarray | float, np.ndarray]:
         op = tree[0]
-        if op == "num":
-            return tree[1], self._none()
+        if op in ("num", "bool"):
+            return float(tree[1]), self._none()
         if op == "col":
             values = pd.to_numeric(self.table[tree[1]], errors="coerce")
             return values.to_numpy(dtype="float64", na_value=np.nan), self._none()

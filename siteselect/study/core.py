@@ -397,7 +397,7 @@ def load_study(config: Config) -> Study:
     except CoordinateError as exc:
         raise _candidates_error(config, exc) from None
     except LayerError as exc:
-        raise config.locate(exc, ("candidates",)) from None
+        raise config.locate_any(exc, ("candidates",)) from None
     study_area = None
     if config.study_area is not None:
         try:
