@@ -119,7 +119,8 @@ def _write_layers(folder: Path) -> None:
     parcels = gpd.GeoDataFrame(
         {
             "apn": [f"A{i}" for i in range(8)],
-            "land_use": ["VACANT", "VACANT", "AGRICULTURAL", "HOME", None, "VACANT", "VACANT", "AGRICULTURAL"],
+            "land_use": ["VACANT", "VACANT", "AGRICULTURAL", "HOME", None, "VACANT", "VACANT",
+                         "AGRICULTURAL"],
             "assessed_usd": [1e6, 9e7, 2e6, 1e6, 1e6, 3e6, np.nan, 4e6],
             "acres": [20.0, 20.0, 20.0, 20.0, 20.0, 0.0, 20.0, 20.0],
             "name": ["Mesa Ranch", None, "  ", "Home", None, "Zero", "Gap", "Farm"],
@@ -136,7 +137,8 @@ layers:
   clinic: clinic.geojson
   water: water.gpkg
 criteria:
-  near_clinic: {kind: distance, layer: clinic, transform: {fn: linear, best: 0, worst: 5000}, weight: 1}
+  near_clinic:
+    {kind: distance, layer: clinic, transform: {fn: linear, best: 0, worst: 5000}, weight: 1}
 """
 
 
@@ -193,7 +195,10 @@ PARCELS = "{source: parcels.gpkg, layer: parcels, id: apn, name_column: name, wh
 
 
 def test_where_condition_keeps_the_matching_parcels(tmp_path: Path) -> None:
-    where = "\"land_use in ('VACANT', 'AGRICULTURAL') and acres > 0 and assessed_usd / acres < 2000000\""
+    where = (
+        "\"land_use in ('VACANT', 'AGRICULTURAL') and acres > 0 "
+        'and assessed_usd / acres < 2000000"'
+    )
     config = load_config(_config(tmp_path, PARCELS % where))
     preflight(config, tmp_path / "out")
     study = load_study(config)
