@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from siteselect.decision.results import RunResult
-from siteselect.decision.separation import shadowed_by
+from siteselect.decision.separation import neighbours_within, shadowed_by
 
 
 def _naive(geoms, ranks, ids, separation, top_n) -> list[str]:
@@ -81,3 +81,27 @@ def test_run_result_top_skips_shadowed_sites() -> None:
     assert result.top(5)["candidate_id"].tolist() == ["a", "c"]
     legacy = RunResult("t", pyproj.CRS("EPSG:32611"), frame.drop(columns="shadowed_by"), [], [])
     assert legacy.top(2)["candidate_id"].tolist() == ["a", "b"]
+
+
+def test_neighbour_lists_match_brute_force_and_replay_the_rule() -> None:
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 3000, (60, 2))
+    geoms = shapely.box(xy[:, 0], xy[:, 1], xy[:, 0] + 80, xy[:, 1] + 50)
+    offsets, near = neighbours_within(geoms, 400.0)
+    distance = shapely.distance(geoms[:, None], geoms[None, :])
+    for i in range(len(geoms)):
+        want = [j for j in range(len(geoms)) if j != i and distance[i, j] <= 400.0]
+        assert near[offsets[i] : offsets[i + 1]].tolist() == want
+    # a client replaying its ranking with the lists finds the same top sites
+    ranks = rng.permutation(len(geoms)) + 1
+    ids = np.array([f"s{i}" for i in range(len(geoms))], dtype=object)
+    shadow = shadowed_by(geoms, ranks, ids, 400.0, 8)
+    tops: list[int] = []
+    for i in np.argsort(ranks):
+        if not set(near[offsets[i] : offsets[i + 1]].tolist()) & set(tops):
+            tops.append(int(i))
+        if len(tops) == 8:
+            break
+    assert sorted(tops) == sorted(np.flatnonzero((shadow == "") & (ranks <= ranks[tops[-1]])))
+    empty_offsets, empty = neighbours_within(geoms, 0)
+    assert len(empty) == 0 and len(empty_offsets) == len(geoms) + 1

@@ -76,6 +76,36 @@ def shadowed_by(
     return out
 
 
+def neighbours_within(
+    geometry: np.ndarray, min_separation_m: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each geometry, the others within ``min_separation_m`` (outline to outline).
+
+    What a client that re-ranks (the map's weight sliders) needs to keep its top
+    sites distinct with the rule of :func:`shadowed_by`: walking its own
+    ranking, it skips a site whose neighbours include a top site already kept.
+
+    Returns
+    -------
+    (offsets, neighbours) : numpy.ndarray of int
+        Compressed rows: the neighbours of ``i`` are
+        ``neighbours[offsets[i]:offsets[i + 1]]``, sorted; none when the
+        separation is 0 or None.
+    """
+    n = len(geometry)
+    if not min_separation_m or n == 0:
+        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    tree = shapely.STRtree(geometry)
+    left, right = tree.query(geometry, predicate="dwithin", distance=min_separation_m)
+    other = left != right
+    left, right = left[other], right[other]
+    order = np.lexsort((right, left))
+    left, right = left[order], right[order]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(offsets, left + 1, 1)
+    return np.cumsum(offsets), right.astype(np.int64)
+
+
 def distinct_top(frame: pd.DataFrame, n: int) -> pd.DataFrame:
     """The ``n`` best ranked rows of ``frame`` that no top site shadows, in rank order."""
     ranked = frame[frame["rank"].notna()]
