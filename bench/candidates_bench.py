@@ -9,6 +9,8 @@ the same inputs, and prints the ratio:
   clipping it one by one (shapely, per cell);
 * ``condition`` (the ``where:`` language) over ``--parcels`` rows, against the
   same mask written by hand in pandas;
+* the ``attribute`` kind scoring a zoning column with ``categories`` over
+  ``--parcels`` parcels, against a pandas ``map`` of the same scores;
 * ``shadowed_by`` (``outputs.min_separation_m``: 500 m, top 10) over
   ``--parcels`` ranked parcels, against a greedy walk that measures each
   candidate against the top sites kept (shapely, per candidate) and then marks
@@ -105,6 +107,37 @@ def bench_where(parcels: int) -> None:
     _report("condition (where:)", (wall, cpu), (b_wall, b_cpu))
 
 
+def bench_attribute(parcels: int) -> None:
+    from types import SimpleNamespace
+
+    from siteselect.criteria.attribute import AttributeSpec, measure
+
+    rng = np.random.default_rng(16)
+    codes = np.array(["R1", "R2", "C1", "M1", "A70", "OS"], dtype=object)
+    zoning = codes[rng.integers(0, len(codes), parcels)]
+    zoning[rng.random(parcels) < 0.01] = None
+    study = SimpleNamespace(candidates=pd.DataFrame({"attr_zoning": zoning}))
+    scores = {"C1": 1.0, "M1": 0.8, "R2": 0.5, "A70": 0.4}
+    spec = AttributeSpec.model_validate(
+        {
+            "kind": "attribute",
+            "column": "zoning",
+            "transform": {"fn": "categories", "scores": scores, "default": 0.0},
+            "weight": 1,
+        }
+    )
+    got, wall, cpu = _timed(lambda: measure(spec, study))  # type: ignore[arg-type]
+    want, b_wall, b_cpu = _timed(
+        lambda: (
+            pd.Series(zoning)
+            .map(lambda z: scores.get(z, 0.0) if isinstance(z, str) else np.nan)
+            .to_numpy()
+        )
+    )
+    assert np.array_equal(got.values, want.astype(float), equal_nan=True)
+    _report("attribute (categories)", (wall, cpu), (b_wall, b_cpu))
+
+
 def _naive_shadow(geoms: np.ndarray, order: np.ndarray, ids: np.ndarray, sep: float, top_n: int):
     out = np.full(len(geoms), "", dtype=object)
     tops: list[int] = []
@@ -152,6 +185,7 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}, {os.cpu_count()} CPUs")
     bench_grid(args.area_km2)
     bench_where(args.parcels)
+    bench_attribute(args.parcels)
     bench_separation(args.parcels)
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
 

@@ -67,13 +67,14 @@ class AttributeSpec(KindSpec):
 
 
 def _categories(series: pd.Series) -> np.ndarray:
-    """Each value as category text; None where missing or blank."""
-    text = np.full(len(series), None, dtype=object)
-    present = series.notna().to_numpy()
-    values = series[present].map(category_text).to_numpy(dtype=object)
-    values[values == ""] = None
-    text[present] = values
-    return text
+    """Each value as category text; None where missing or blank (each distinct value once)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    texts = np.array([category_text(v) for v in uniques], dtype=object)
+    texts[texts == ""] = None
+    out = np.full(len(series), None, dtype=object)
+    present = codes >= 0
+    out[present] = texts[codes[present]]
+    return out
 
 
 def _numbers(series: pd.Series, spec: AttributeSpec) -> np.ndarray:

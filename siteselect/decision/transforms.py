@@ -275,20 +275,22 @@ class Categories(_Transform):
         UnknownCategoriesError
             Categories not in ``scores`` when there is no ``default``.
         """
-        series = pd.Series(np.asarray(categories, dtype=object))
-        present = series.notna() & (series != "")
-        text = series[present].map(category_text)
-        scores = text.map(self.scores)
-        unknown = scores.isna()
-        if unknown.any():
-            if self.default is None:
-                counts = text[unknown].value_counts()
-                raise UnknownCategoriesError(
-                    {str(k): int(v) for k, v in counts.items()}, list(self.scores)
-                )
-            scores[unknown] = self.default
-        out = np.full(len(series), np.nan)
-        out[present.to_numpy()] = scores.to_numpy(dtype="float64")
+        codes, uniques = pd.factorize(pd.Series(np.asarray(categories, dtype=object)))
+        texts = [category_text(v) for v in uniques]  # each distinct category once
+        known = np.array([t in self.scores or t == "" for t in texts], dtype=bool)
+        if not known.all() and self.default is None:
+            counts = np.bincount(codes[codes >= 0], minlength=len(texts))
+            unknown = sorted(
+                ((texts[i], int(counts[i])) for i in np.flatnonzero(~known)),
+                key=lambda item: (-item[1], item[0]),
+            )
+            raise UnknownCategoriesError(dict(unknown), list(self.scores))
+        default = np.nan if self.default is None else self.default
+        table = np.array(
+            [np.nan if t == "" else self.scores.get(t, default) for t in texts], dtype="float64"
+        )
+        out = np.full(len(codes), np.nan)
+        out[codes >= 0] = table[codes[codes >= 0]]
         return out
 
     def apply(self, values: np.ndarray) -> np.ndarray:
