@@ -26,8 +26,8 @@ import pandas as pd
 from pydantic import Field
 
 from siteselect._errors import CriterionError, LayerError
+from siteselect.config.categories import Categories, UnknownCategoriesError, category_text
 from siteselect.criteria.base import KindSpec, Measurement, register
-from siteselect.decision.transforms import Categories, UnknownCategoriesError, category_text
 from siteselect.study.attributes import attribute_column
 
 if TYPE_CHECKING:
