@@ -207,7 +207,9 @@ def run(config: Config, reporter: Reporter | None = None) -> RunResult:
         table = pd.concat(
             [
                 study.candidates[list(CANDIDATE_COLUMNS)].reset_index(drop=True),
-                study.candidates[output_attributes(study.candidates, config.candidates)],
+                study.candidates[
+                    output_attributes(study.candidates, config.candidates)
+                ].reset_index(drop=True),
                 pd.DataFrame(extra),
                 scores,
             ],

@@ -84,15 +84,17 @@ __all__ = [
 ]
 
 
-def _text(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _text(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """A column as text (numbers by their digits: 100.0 -> "100") and where it has a value."""
     known = series.notna().to_numpy()
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
-        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         whole = np.isfinite(values) & (np.round(values) == values) & (np.abs(values) < 2**53)
         text = np.where(whole, np.char.mod("%d", np.where(whole, values, 0)), values.astype(str))
-        return text.astype(object), known
-    return series.astype("string").fillna("").to_numpy(dtype=object), known
+        return pd.Series(text.astype(object), index=series.index), known
+    if series.dtype == object:  # mixed Python objects: compare their text
+        return series.astype("string"), known
+    return series, known
 
 
 _OPS = {
@@ -206,10 +208,14 @@ class _Evaluation:
             f"(it has {examples}); compare it, e.g. {name} = 'Y' or {name} > 0"
         )
 
-    def _side(self, tree: tuple, as_text: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Values of one side of a comparison, as text or as numbers, with known and zero."""
+    def _side(self, tree: tuple, as_text: bool) -> tuple[object, np.ndarray, np.ndarray]:
+        """One side of a comparison, with where it is known and the rows dividing by 0.
+
+        Text: a literal stays a ``str`` and a column a pandas Series (compared
+        without copying); numbers: a float64 array.
+        """
         if tree[0] == "str":
-            return np.full(self.n, tree[1], dtype=object), np.ones(self.n, bool), self._none()
+            return tree[1], np.ones(self.n, bool), self._none()
         if as_text and tree[0] == "col":
             text, known = _text(self.table[tree[1]])
             return text, known, self._none()
@@ -225,7 +231,10 @@ class _Evaluation:
         b, b_known, b_zero = self._side(right, as_text)
         known = a_known & b_known
         with np.errstate(invalid="ignore"):
-            value = _OPS[op](a, b).astype(bool) & known
+            result = _OPS[op](a, b)
+        if isinstance(result, pd.Series):
+            result = result.fillna(False).to_numpy(dtype=bool)
+        value = np.broadcast_to(np.asarray(result, dtype=bool), (self.n,)) & known
         return value, known & ~(a_zero | b_zero), a_zero | b_zero
 
     def _in(self, tree: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -234,7 +243,7 @@ class _Evaluation:
         a, known, zero = self._side(left, as_text)
         if as_text:
             wanted = [v if isinstance(v, str) else _number_text(v) for v in values]
-            hit = pd.Series(a, dtype=object).isin(wanted).to_numpy()
+            hit = pd.Series(a).isin(wanted).fillna(False).to_numpy(dtype=bool)
         else:
             hit = np.isin(a, np.asarray(values, dtype="float64"))
         value = (~hit if negated else hit) & known
