@@ -56,7 +56,7 @@ def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def sites(demo_out: Path) -> pd.DataFrame:
-    return pd.read_csv(demo_out / "sites.csv", dtype={"candidate_id": str})
+    return pd.read_csv(demo_out / "sites.csv", dtype={"candidate_id": str, "shadowed_by": str})
 
 
 def test_four_outputs_written(demo_out: Path) -> None:
