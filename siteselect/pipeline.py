@@ -40,11 +40,13 @@ from siteselect.decision.scoring import (
     weight_shares,
 )
 from siteselect.decision.sensitivity import Settings, analyse_table
+from siteselect.decision.separation import shadowed_by
 from siteselect.network.demand_searches import searches_of
 from siteselect.outputs.context import context_overlays
 from siteselect.outputs.manifest import build_manifest
 from siteselect.study import CANDIDATE_COLUMNS, Study, load_study
 from siteselect.study.assembly import PARCEL_IDS
+from siteselect.study.attributes import output_attributes
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +82,8 @@ class _Timer:
 
 
 def _measurement_key(spec: KindSpec) -> str:
-    fields = {
-        k: v for k, v in spec.model_dump(mode="json").items() if k not in _NOT_MEASUREMENT_FIELDS
-    }
+    skip = _NOT_MEASUREMENT_FIELDS - set(getattr(spec, "measured_fields", ()))
+    fields = {k: v for k, v in spec.model_dump(mode="json").items() if k not in skip}
     for name in spec.bound_fields:
         fields.pop(name, None)
     return repr(sorted(fields.items()))
@@ -242,6 +243,9 @@ def run(config: Config, reporter: Reporter | None = None, *, from_cache: bool = 
         table = pd.concat(
             [
                 study.candidates[list(CANDIDATE_COLUMNS)].reset_index(drop=True),
+                study.candidates[
+                    output_attributes(study.candidates, config.candidates)
+                ].reset_index(drop=True),
                 pd.DataFrame(extra),
                 pd.DataFrame(constraint_raw_columns(constraint_values, config.criteria)),
                 scores,
@@ -251,6 +255,7 @@ def run(config: Config, reporter: Reporter | None = None, *, from_cache: bool = 
         table["excluded"] = excluded
         table["exclusion_reason"] = _as_text(exclusion_reason)
         table["rank"] = rank(scores["total_score"].to_numpy(), excluded, ids).array
+        table["shadowed_by"] = _separate(study, table["rank"])
         candidates = gpd.GeoDataFrame(
             table, geometry=study.candidates.geometry.to_numpy(), crs=study.crs
         )
@@ -338,6 +343,20 @@ def _buildable(
             raise config.locate_any(exc, ("buildable",)) from None
     study.diagnostics["buildable"] = buildable.record()
     return buildable
+
+
+def _separate(study: Study, ranks: pd.Series) -> np.ndarray:
+    """``shadowed_by`` (:mod:`siteselect.decision.separation`), recorded in the diagnostics."""
+    outputs = study.config.outputs
+    ids = study.candidates["candidate_id"].to_numpy()
+    shadow = shadowed_by(
+        study.candidates.geometry.to_numpy(), ranks, ids, outputs.min_separation_m, outputs.top_n
+    )
+    study.diagnostics["separation"] = {
+        "min_separation_m": outputs.min_separation_m or 0,
+        "shadowed": int((shadow != "").sum()),
+    }
+    return shadow
 
 
 def _account(ledger: ExclusionLedger, excluded: np.ndarray) -> ExclusionAccount:

@@ -30,10 +30,12 @@ import shapely
 
 from siteselect._errors import LayerError, OutputError
 from siteselect.config.crs import is_auto, parse_working_crs
+from siteselect.config.expressions import columns_of
 from siteselect.config.yaml_doc import PathKey, display_path
 from siteselect.outputs import OUTPUT_FILES, check_output_folder
 from siteselect.outputs.manifest import input_files
-from siteselect.study.layers import apply_where, layer_columns, read_attributes
+from siteselect.study.attributes import filter_where
+from siteselect.study.layers import layer_columns, read_attributes
 from siteselect.study.rasters import open_raster
 from siteselect.study.zonal import band_index
 
@@ -92,8 +94,29 @@ class _CandidateCheck(Check):
     bounds_4326: tuple[float, float, float, float] | None = None
 
 
+def _grid_check(config: Config) -> _CandidateCheck:
+    """A generated grid: its extent is the study area's."""
+    grid, area = config.candidates.grid, config.study_area
+    assert grid is not None and area is not None  # load_config requires a study area
+    try:
+        crs = layer_columns(area)[1]
+    except Exception:  # pyogrio/GDAL raise many types; the run reports the read error
+        crs = None
+    detail = f"a {grid.shape} grid of {grid.cell_m:g} m cells over {area.source.name}"
+    return _CandidateCheck("candidates", detail, _bounds_4326(area, crs))
+
+
+def _where_columns(where: object) -> list[str]:
+    """The columns a ``where:`` (a condition or a column mapping) reads."""
+    if isinstance(where, str):
+        return sorted(columns_of(where))
+    return list(where or {})  # type: ignore[call-overload]
+
+
 def _candidates(config: Config) -> _CandidateCheck:
     spec = config.candidates
+    if spec.source is None:
+        return _grid_check(config)
     name = spec.source.name
     if spec.is_raster:
         raise config.error(
@@ -112,11 +135,21 @@ def _candidates(config: Config) -> _CandidateCheck:
             "under candidates",
             LayerError,
         )
-    wanted = [c for c in [spec.id, *(spec.where or {})] if c is not None]
+    where = _where_columns(spec.where)
+    listed = spec.attributes if isinstance(spec.attributes, list) else []
+    wanted = [c for c in [spec.id, *where, spec.name_column, *listed] if c is not None]
     for column in dict.fromkeys(wanted):
         if column not in columns:
             loc: PathKey = (
-                ("candidates", "id") if column == spec.id else ("candidates", "where", column)
+                ("candidates", "id")
+                if column == spec.id
+                else ("candidates", "name_column")
+                if column == spec.name_column
+                else ("candidates", "where")
+                if isinstance(spec.where, str)
+                else ("candidates", "where", column)
+                if column in where
+                else ("candidates", "attributes")
             )
             raise config.error(
                 loc,
@@ -141,7 +174,10 @@ def _check_ids(config: Config, columns: list[str]) -> str:
             ("candidates", "source"), f"cannot read {name}: {exc}", LayerError
         ) from None
     frame = frame.assign(_row=np.arange(1, len(frame) + 1))
-    frame = apply_where(frame, spec.where, "candidates")  # type: ignore[arg-type]
+    try:
+        frame = filter_where(frame, spec)
+    except LayerError as exc:
+        raise config.locate(exc, ("candidates", "where")) from None
     ids = frame[spec.id].astype("string").str.strip()
     blank = ids.isna() | (ids == "")
     if blank.any():
@@ -195,9 +231,10 @@ def _working_crs(config: Config, candidates: _CandidateCheck) -> Check:
         return Check("working CRS", "auto: the local UTM zone, picked when the run starts")
     lon0, lat0, lon1, lat1 = candidates.bounds_4326
     if not (-180 <= lon0 <= lon1 <= 180 and -90 <= lat0 <= lat1 <= 90):
+        source = config.candidates.source or getattr(config.study_area, "source", None)
         raise config.error(
-            ("candidates", "source"),
-            f"{config.candidates.source.name}: its extent is not on the Earth in its CRS "
+            ("candidates", "source") if config.candidates.source else ("study_area", "source"),
+            f"{getattr(source, 'name', '?')}: its extent is not on the Earth in its CRS "
             f"(lon {lon0:.4g}..{lon1:.4g}, lat {lat0:.4g}..{lat1:.4g}); check its CRS",
             LayerError,
         )

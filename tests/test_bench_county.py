@@ -98,7 +98,7 @@ def test_bench_end_to_end(bench_run: tuple[dict, Path]) -> None:
     assert json.loads((workdir / "figures.json").read_text())["parcels"] == "1k"
 
 
-OWN_BENCH_KINDS = {"visibility"}
+OWN_BENCH_KINDS = {"visibility", "attribute"}  # attribute: bench.candidates_bench
 """Kinds measured at county scale by a bench of their own (bench.visibility_bench: it needs
 a DEM and takes about a minute by itself), not part of the county scenario of issue 11."""
 

@@ -208,6 +208,7 @@ def test_parcels_schema(fresh: Path, parcels: gpd.GeoDataFrame) -> None:
         "vacant",
         "situs_name",
         "zoning",
+        "name",
         "geometry",
     ]
     assert 8_000 <= len(parcels) <= 15_000

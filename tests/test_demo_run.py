@@ -18,9 +18,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 import yaml
 
 from tests._browser import open_map, require_browser
@@ -54,7 +57,7 @@ def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def sites(demo_out: Path) -> pd.DataFrame:
-    return pd.read_csv(demo_out / "sites.csv", dtype={"candidate_id": str})
+    return pd.read_csv(demo_out / "sites.csv", dtype={"candidate_id": str, "shadowed_by": str})
 
 
 def test_four_outputs_written(demo_out: Path) -> None:
@@ -116,19 +119,45 @@ def test_geopackage_and_manifest(demo_out: Path, sites: pd.DataFrame) -> None:
 
 
 def test_top10_matches_golden(sites: pd.DataFrame) -> None:
-    top = sites[sites["rank"].notna()].sort_values("rank").head(10)
+    """The ten distinct top sites (shadowed ones skipped, as on the map), with their names."""
+    distinct = sites["rank"].notna() & sites["shadowed_by"].fillna("").eq("")
+    top = sites[distinct].sort_values("rank").head(10)
     table = pd.DataFrame(
         {
             "rank": top["rank"].astype(int),
             "candidate_id": top["candidate_id"],
+            "site_name": top["site_name"].fillna(""),
             "total_score": top["total_score"].round(4),
         }
     )
     if os.environ.get("SITESELECT_UPDATE_GOLDEN") == "1":
         table.to_csv(GOLDEN, index=False, lineterminator="\n")
-    golden = pd.read_csv(GOLDEN, dtype={"candidate_id": str})
+    golden = pd.read_csv(GOLDEN, dtype={"candidate_id": str}, keep_default_na=False)
     assert table["candidate_id"].tolist() == golden["candidate_id"].tolist()
+    assert table["site_name"].tolist() == golden["site_name"].tolist()
     assert table["total_score"].tolist() == pytest.approx(golden["total_score"].tolist(), abs=2e-4)
+
+
+def test_top10_sites_are_distinct(demo_out: Path) -> None:
+    """Issue 14: the top-10 markers are at least outputs.min_separation_m apart."""
+    separation = yaml.safe_load(DEMO.read_text())["outputs"]["min_separation_m"]
+    sites = gpd.read_file(demo_out / "sites.gpkg", layer="candidates")
+    shadowed = sites["shadowed_by"].fillna("") != ""
+    top = sites[sites["rank"].notna() & ~shadowed].sort_values("rank").head(10)
+    assert len(top) == 10
+    geoms = top.geometry.to_numpy()
+    gaps = shapely.distance(geoms[:, None], geoms[None, :])
+    np.fill_diagonal(gaps, np.inf)
+    assert gaps.min() >= separation
+    # each shadowed site is ranked below, and within the separation of, its top site
+    assert shadowed.any()
+    by_id = sites.set_index("candidate_id")
+    for _, row in sites[shadowed].iterrows():
+        top_site = by_id.loc[row["shadowed_by"]]
+        assert top_site["rank"] < row["rank"] and top_site["shadowed_by"] in (None, "")
+        assert row.geometry.distance(top_site.geometry) <= separation
+    named = top["site_name"].fillna("") != ""
+    assert named.sum() >= 5  # the demo parcels have owner and landmark names
 
 
 VOLATILE_MANIFEST_KEYS = ("created_utc", "timings_s", "command_line")

@@ -14,6 +14,8 @@ from rich.table import Table
 from siteselect.cli._common import ConsoleReporter, display_path, handle_errors, stdout
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from siteselect.config.rerun import Rerun
     from siteselect.decision.results import RunResult
 
@@ -21,10 +23,10 @@ if TYPE_CHECKING:
 def _top_table(result: RunResult) -> Table:
     """Top sites with their total and their three largest weighted contributions."""
     table = Table(title=f"Top {result.top_n}: {result.title}", title_justify="left")
-    table.add_column("rank", justify="right")
-    table.add_column("candidate", no_wrap=True)
-    table.add_column("score", justify="right")
-    table.add_column("acres", justify="right")
+    table.add_column("rank", justify="right", no_wrap=True)
+    table.add_column("candidate", no_wrap=True, max_width=36, overflow="ellipsis")
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("acres", justify="right", no_wrap=True)
     table.add_column("largest contributions")
     for _, row in result.top().iterrows():
         parts = sorted(((row[f"contrib_{c.name}"], c.name) for c in result.criteria), reverse=True)[
@@ -33,12 +35,19 @@ def _top_table(result: RunResult) -> Table:
         drivers = ", ".join(f"{name} {value:.2f}" for value, name in parts)
         table.add_row(
             str(row["rank"]),
-            str(row["candidate_id"]),
+            _site_label(row),
             f"{row['total_score']:.3f}",
             f"{row['area_acres']:.1f}",
             drivers,
         )
     return table
+
+
+def _site_label(row: pd.Series) -> str:
+    """``candidate_id site_name`` (the id first: a narrow console cuts the name's end)."""
+    name = row.get("site_name", "")
+    name = name.strip() if isinstance(name, str) else ""
+    return f"{row['candidate_id']} {name}".strip()
 
 
 def _exclusion_table(result: RunResult) -> Table | None:

@@ -31,6 +31,7 @@ from pydantic import (
 from siteselect._errors import ConfigError, SiteSelectError
 from siteselect.config.aggregation import AggregationSpec, SensitivitySpec, check_order_weights
 from siteselect.config.bands import BandRef
+from siteselect.config.candidates import GridSpec, check_condition, check_grid
 from siteselect.config.crs import parse_working_crs
 from siteselect.config.errors import first_error
 from siteselect.config.expressions import ExpressionError, parse
@@ -129,8 +130,27 @@ RASTER_SUFFIXES = frozenset({".tif", ".tiff", ".vrt", ".img", ".asc", ".nc", ".j
 
 
 class CandidatesSpec(LayerSpec):
-    """The candidate sites: polygons (parcels) or points, with filters."""
+    """The candidate sites: polygons (parcels) or points from a file, or a generated grid."""
 
+    source: ResolvedPath | None = Field(  # type: ignore[assignment]
+        default=None, description="Parcel file, relative to the config file (or 'grid:')."
+    )
+    grid: GridSpec | None = Field(
+        default=None,
+        description="Generate the candidates: {cell_m: 250, shape: square|hex, land:, water:} "
+        "(needs 'study_area:'); instead of 'source'.",
+    )
+    where: Annotated[str | AttributeFilter | None, AfterValidator(check_condition)] = Field(
+        default=None,
+        description="Keep the parcels where this condition holds, e.g. \"land_use in ('VACANT', "
+        "'AGRICULTURAL') and assessed_usd / acres < 2000000\" (comparisons, and/or/not, "
+        "in (...), arithmetic), or {column: value(s)}.",
+    )
+    attributes: Literal["all", "none"] | list[str] = Field(
+        default="all",
+        description="Parcel columns carried to every output as attr_<column>: all, none, "
+        "or a list of column names.",
+    )
     id: str | None = Field(
         default=None,
         description="Unique id column; default: the source row number, C000001...",
@@ -142,6 +162,27 @@ class CandidatesSpec(LayerSpec):
         description="Keep one candidate (the first by id) of each set with exactly the same "
         "geometry; the dropped ids go to run.json. Duplicates are reported either way.",
     )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CandidatesSpec:
+        if (self.source is None) == (self.grid is None):
+            raise ValueError(
+                "set either 'source' (a parcel file) or 'grid' (e.g. grid: {cell_m: 250})"
+            )
+        if self.grid is not None:
+            given = [
+                key
+                for key in ("layer", "x", "y", "where", "id", "name_column", "encoding", "crs")
+                if getattr(self, key) is not None
+            ]
+            if self.attributes not in ("all", "none"):
+                given.append("attributes")
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to a parcel "
+                    "file, not to a grid"
+                )
+        return self
 
 
 class NetworkSpec(_Model):
@@ -253,6 +294,14 @@ class OutputsSpec(_Model):
         default=False,
         description="Write sites.csv as UTF-8 with a byte order mark, so that Excel reads "
         "accented names right; false: plain UTF-8.",
+    )
+
+    min_separation_m: float | None = Field(
+        default=500.0,
+        ge=0,
+        description="Distinct top sites: a candidate within this distance (outline to outline) "
+        "of a better-ranked top site is shadowed (column shadowed_by) and left out of the "
+        "top-N list, the map's markers and the report; 0 or null: off.",
     )
 
 
@@ -438,7 +487,9 @@ class Config(_Model):
 
     def all_layer_specs(self) -> dict[str, LayerSpec]:
         """Every layer the run opens, keyed by a readable name."""
-        specs: dict[str, LayerSpec] = {"candidates": self.candidates}
+        specs: dict[str, LayerSpec] = {}
+        if self.candidates.source is not None:
+            specs["candidates"] = self.candidates
         if self.study_area is not None:
             specs["study_area"] = self.study_area
         specs.update({f"layers.{k}": v for k, v in self.layers.items()})
@@ -467,8 +518,13 @@ def _check_references(config: Config, doc: YamlDocument) -> None:
                     raise doc.error(
                         loc, "missing 'transform' (e.g. {fn: linear, best: .., worst: ..})"
                     )
+                if spec.transform.fn == "categories" and spec.kind != "attribute":
+                    raise doc.error(
+                        (*loc, "transform", "fn"),
+                        "categories scores a candidate's own column: use it with kind: attribute",
+                    )
             else:
-                if spec.bounds() == (None, None):
+                if spec.bounds() == (None, None) and not getattr(spec, "excludes_by_itself", 0):
                     fields = " or ".join(spec.bound_fields) or "a bound"
                     raise doc.error(loc, f"a constraint needs {fields}")
                 for extra in ("weight", "transform"):
@@ -479,6 +535,7 @@ def _check_references(config: Config, doc: YamlDocument) -> None:
     _check_expressions(config, doc)
     if config.buildable is not None:
         check_buildable(config.buildable, config.constraints, config.layers, doc)
+    check_grid(config.candidates.grid, config.study_area is not None, config.layers, doc)
     for index, layer in enumerate(config.outputs.context_layers):
         if layer not in config.layers:
             raise doc.error(("outputs", "context_layers", index), f"unknown layer {layer!r}")
@@ -514,7 +571,9 @@ def _check_expressions(config: Config, doc: YamlDocument) -> None:
 
 def _check_files(config: Config, doc: YamlDocument) -> None:
     """Every referenced input file must exist."""
-    checks: list[tuple[PathKey, Path]] = [(("candidates", "source"), config.candidates.source)]
+    checks: list[tuple[PathKey, Path]] = []
+    if config.candidates.source is not None:
+        checks.append((("candidates", "source"), config.candidates.source))
     if config.study_area is not None:
         checks.append((("study_area", "source"), config.study_area.source))
     if config.network is not None and not config.network.is_online:

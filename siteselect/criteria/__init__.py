@@ -3,6 +3,7 @@
 from siteselect.criteria import (
     accessibility,
     airspace,
+    attribute,
     competition,
     distance,
     network_time,
@@ -19,6 +20,7 @@ __all__ = [
     "Measurement",
     "accessibility",
     "airspace",
+    "attribute",
     "competition",
     "distance",
     "network_time",

@@ -27,6 +27,12 @@ the working CRS):
     have scored).
 ``rank`` (nullable Int64)
     1 = best among the non-excluded candidates; ``<NA>`` when excluded.
+``shadowed_by`` (str, optional)
+    The id of the better-ranked top site within ``outputs.min_separation_m``
+    of the candidate ("" when none): :meth:`RunResult.top` skips shadowed
+    candidates, which keep their rank (:mod:`siteselect.decision.separation`).
+``attr_<column>``
+    The parcel file's own columns (``candidates.attributes``).
 ``site_name`` (str, optional)
     The site's name from the config's ``candidates.name_column`` ("" where the
     parcel has none); the map, the report, the CSV and the console name sites
@@ -42,6 +48,7 @@ import geopandas as gpd
 import pyproj
 
 from siteselect.criteria.overlay import Overlay
+from siteselect.decision.separation import distinct_top
 
 if TYPE_CHECKING:
     from siteselect.decision.exclusions import ExclusionAccount
@@ -151,7 +158,9 @@ class RunResult:
     aggregation: dict[str, Any] = field(default_factory=lambda: {"method": "weighted_sum"})
 
     def top(self, n: int | None = None) -> gpd.GeoDataFrame:
-        """Return the ``n`` (default ``top_n``) best non-excluded candidates, rank order."""
-        n = self.top_n if n is None else n
-        ranked = self.candidates[self.candidates["rank"].notna()]
-        return ranked.sort_values("rank").head(n)
+        """Return the ``n`` (default ``top_n``) best distinct sites, in rank order.
+
+        Non-excluded candidates that no better top site shadows (``shadowed_by``
+        is "", see :mod:`siteselect.decision.separation`).
+        """
+        return distinct_top(self.candidates, self.top_n if n is None else n)

@@ -13,6 +13,9 @@ array([1. , 1. , 0.5, 0. , 0. ])
 1.0
 >>> Step(fn="step", breaks=[5, 10], scores=[1.0, 0.5, 0.0]).apply(np.array([5.0, 7.0, 11.0]))
 array([1. , 0.5, 0. ])
+>>> zoning = Categories(fn="categories", scores={"CC-3-5": 1.0, "IL-2-1": 0.6}, default=0)
+>>> zoning.score_categories(np.array(["IL-2-1", "RS-1-7", None], dtype=object))
+array([0.6, 0. , nan])
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -197,8 +201,111 @@ class MinMax(_Transform):
         return f"min-max over candidates, {self.better} is better"
 
 
+def category_text(value: object) -> str:
+    """A category as text: a whole number by its digits (``100.0`` -> ``"100"``), text stripped.
+
+    >>> category_text(100.0), category_text(" CC-3-5 "), category_text(2.5)
+    ('100', 'CC-3-5', '2.5')
+    """
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+        if math.isfinite(number) and number == round(number) and abs(number) < 2**53:
+            return str(int(number))
+        return repr(number)
+    return str(value).strip()
+
+
+class UnknownCategoriesError(ValueError):
+    """Categories found that ``scores`` does not list, and no ``default``.
+
+    Attributes
+    ----------
+    unknown : dict
+        ``{category: number of candidates}``, commonest first.
+    """
+
+    def __init__(self, unknown: dict[str, int], known: list[str]) -> None:
+        shown = ", ".join(f"{k!r} ({n})" for k, n in list(unknown.items())[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        super().__init__(
+            f"{len(unknown)} categor{'y' if len(unknown) == 1 else 'ies'} not in scores: "
+            f"{shown}{more} (scores lists {', '.join(map(repr, known[:10]))}"
+            f"{', ...' if len(known) > 10 else ''}); add them to scores or set a default "
+            "(e.g. default: 0)"
+        )
+        self.unknown = unknown
+
+
+class Categories(_Transform):
+    """A score per category: ``scores: {CC-3-5: 1.0, IL-2-1: 0.6}``, ``default`` for the rest.
+
+    Categories are text (a zoning code, a land use; numbers are matched by their
+    digits, ``100`` = ``100.0``), so the ``attribute`` kind looks each candidate's
+    category up when it measures (:meth:`score_categories`) and its raw value is
+    that score (the category itself goes to the outputs beside it); :meth:`apply`
+    then passes the scores through. A category not in ``scores`` scores
+    ``default``; without a default it is an error naming the unknown categories
+    and how many candidates have each. Only the ``attribute`` kind accepts it.
+    """
+
+    fn: Literal["categories"]
+    scores: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        min_length=1, description="Score (0..1) of each category."
+    )
+    default: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        default=None, description="Score of the categories not listed; none: they are an error."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_keys(cls, data: object) -> object:
+        """YAML reads ``100: 1.0`` with a number key: categories are matched as text."""
+        if isinstance(data, dict) and isinstance(data.get("scores"), dict):
+            scores = {category_text(k): v for k, v in data["scores"].items()}
+            return {**data, "scores": scores}
+        return data
+
+    def score_categories(self, categories: np.ndarray) -> np.ndarray:
+        """The score of each category (text, or None/"" for a missing one: NaN).
+
+        Raises
+        ------
+        UnknownCategoriesError
+            Categories not in ``scores`` when there is no ``default``.
+        """
+        codes, uniques = pd.factorize(pd.Series(np.asarray(categories, dtype=object)))
+        texts = [category_text(v) for v in uniques]  # each distinct category once
+        known = np.array([t in self.scores or t == "" for t in texts], dtype=bool)
+        if not known.all() and self.default is None:
+            counts = np.bincount(codes[codes >= 0], minlength=len(texts))
+            unknown = sorted(
+                ((texts[i], int(counts[i])) for i in np.flatnonzero(~known)),
+                key=lambda item: (-item[1], item[0]),
+            )
+            raise UnknownCategoriesError(dict(unknown), list(self.scores))
+        default = np.nan if self.default is None else self.default
+        table = np.array(
+            [np.nan if t == "" else self.scores.get(t, default) for t in texts], dtype="float64"
+        )
+        out = np.full(len(codes), np.nan)
+        out[codes >= 0] = table[codes[codes >= 0]]
+        return out
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype="float64")
+        return np.clip(values, 0.0, 1.0)
+
+    def describe(self, unit: str = "") -> str:
+        parts = [f"{k} -> {v:g}" for k, v in self.scores.items()]
+        if self.default is not None:
+            parts.append(f"other -> {self.default:g}")
+        return "categories: " + ", ".join(parts)
+
+
 Transform = Annotated[
-    Linear | Logistic | Gaussian | Step | MinMax,
+    Linear | Logistic | Gaussian | Step | MinMax | Categories,
     Field(discriminator="fn"),
 ]
 """Any transform; the YAML ``fn`` key selects the model."""

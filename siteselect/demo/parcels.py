@@ -10,6 +10,7 @@ lots whose size falls with urban intensity.
 from __future__ import annotations
 
 import logging
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +64,8 @@ class ParcelTable:
         Polygons, working CRS.
     land_use, zoning, situs_name, apn
         Attribute arrays (str).
+    name
+        The parcel's name where it has one (owner or landmark), else None.
     vacant
         Boolean array.
     urbanity
@@ -76,6 +79,7 @@ class ParcelTable:
     apn: np.ndarray
     vacant: np.ndarray
     urbanity: np.ndarray
+    name: np.ndarray
 
 
 def right_of_way(net: RoadNetwork) -> shapely.Geometry:
@@ -301,6 +305,7 @@ def build_parcels(geo: Geography, net: RoadNetwork, rng: np.random.Generator) ->
     apn = _apns(pc)
     order = np.argsort(apn, kind="stable")
     situs = _situs(labels[order])
+    names = parcel_names(labels[order], land_use[order], shapely.area(geoms[order]), apn[order])
     log.info(
         "parcels: %d (%d large vacant, %d lots, %d open space)",
         len(geoms), int((kind == "large").sum()), int((kind == "lot").sum()), int(is_os.sum()),
@@ -313,6 +318,7 @@ def build_parcels(geo: Geography, net: RoadNetwork, rng: np.random.Generator) ->
         apn=apn[order],
         vacant=vacant[order],
         urbanity=u[order],
+        name=names,
     )
 
 
@@ -380,3 +386,64 @@ def _situs(labels: np.ndarray) -> np.ndarray:
         counter[lab] = counter.get(lab, 0) + 1
         out.append(f"{lab} lot {counter[lab]}")
     return np.array(out)
+
+
+# Owners and landmarks of the named parcels (fictional; typical of the region).
+_OWNERS = (
+    "Pardee Homes",
+    "Caltrans surplus",
+    "City of San Diego",
+    "Hanson Aggregates",
+    "Sweetwater Authority",
+    "Pacific Gateway Partners",
+    "Kilroy Realty",
+    "San Diego Unified School District",
+    "Navy surplus (former NTC)",
+    "Baldwin & Sons",
+)
+_SITES = ("Ranch", "Mesa tract", "Business Park site", "Gateway site", "Commons", "Quarry (former)")
+_SCHOOLS = ("Elementary School", "Middle School", "High School", "Library", "Community Center")
+
+
+def parcel_names(
+    labels: np.ndarray, land_use: np.ndarray, area_m2: np.ndarray, apn: np.ndarray
+) -> np.ndarray:
+    """A name for some parcels (None for the others), deterministic from the APN.
+
+    Large vacant lots (10 acres and more) get an owner's or a landmark's name
+    (``Hanson Aggregates, Otay Mesa``, ``Otay Mesa Ranch``), institutional lots
+    a school or civic name, the largest piece of each canyon or park its name; a name given
+    twice gets ``II``, ``III``... Uses no random stream (the other parcel
+    attributes stay as they are).
+    """
+    key = np.array([zlib.crc32(a.encode()) for a in apn.tolist()], dtype=np.int64)
+    names = np.full(len(apn), None, dtype=object)
+    large = (land_use == "vacant") & (area_m2 >= 10 * ACRE_M2)
+    for i in np.flatnonzero(large):
+        if key[i] % 2 == 0:
+            names[i] = f"{_OWNERS[key[i] // 2 % len(_OWNERS)]}, {labels[i]}"
+        else:
+            names[i] = f"{labels[i]} {_SITES[key[i] // 2 % len(_SITES)]}"
+    civic = np.flatnonzero((land_use == "institutional") & (key % 3 == 0))
+    for i in civic:
+        names[i] = f"{labels[i]} {_SCHOOLS[key[i] // 3 % len(_SCHOOLS)]}"
+    open_space = np.flatnonzero(land_use == "open_space")
+    biggest = open_space[np.lexsort((-area_m2[open_space], labels[open_space].astype(str)))]
+    first = np.r_[True, labels[biggest][1:] != labels[biggest][:-1]] if len(biggest) else []
+    for i in biggest[first]:  # the largest piece of each canyon or park
+        names[i] = str(labels[i])
+    seen: dict[str, int] = {}
+    for i in np.flatnonzero(names != None):  # noqa: E711 (elementwise)
+        count = seen[names[i]] = seen.get(names[i], 0) + 1
+        if count > 1:
+            names[i] = f"{names[i]} {_roman(count)}"
+    return names
+
+
+def _roman(n: int) -> str:
+    """2 -> II ... 39 -> XXXIX (duplicate names are numbered)."""
+    out = ""
+    for value, letters in ((10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+        count, n = divmod(n, value)
+        out += letters * count
+    return out

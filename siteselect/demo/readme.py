@@ -116,6 +116,7 @@ the border.
 | `vacant` | bool | undeveloped land |
 | `situs_name` | str | label such as `Otay Mesa lot 12` |
 | `zoning` | str | City of San Diego-style zone (`RS-1-7`, `RM-3-7`, `CC-3-5`, `IL-3-1`, `AR-1-1`, `OP-1-1`...) |
+| `name` | str or empty | owner or landmark of large vacant lots (`Hanson Aggregates, Otay Mesa`), schools, canyons and parks; empty for most parcels |
 
 Lot sizes fall with urban intensity: many ordinary lots exceed 15 acres, so a
 hospital-site search should filter on `vacant` (or `land_use`), not on area alone.

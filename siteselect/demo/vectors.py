@@ -120,7 +120,7 @@ def parcels(table: ParcelTable) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         Polygons in EPSG:2230 (US survey feet); columns apn, land_use, vacant,
-        situs_name, zoning.
+        situs_name, zoning, name (None where the parcel has no name).
     """
     df = pd.DataFrame(
         {
@@ -129,6 +129,7 @@ def parcels(table: ParcelTable) -> gpd.GeoDataFrame:
             "vacant": table.vacant.astype(bool),
             "situs_name": table.situs_name.astype(str),
             "zoning": table.zoning.astype(str),
+            "name": table.name,
         }
     )
     geom = to_parcel_crs(table.geometry)

@@ -74,7 +74,8 @@ def input_files(config: Config) -> dict[str, Path]:
     files: dict[str, Path] = {}
     if config.source_path is not None:
         files["config"] = config.source_path
-    files["candidates"] = config.candidates.source
+    if config.candidates.source is not None:  # None: a generated grid
+        files["candidates"] = config.candidates.source
     if config.study_area is not None:
         files["study_area"] = config.study_area.source
     if config.network is not None:

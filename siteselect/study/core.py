@@ -24,6 +24,13 @@ from siteselect.geo import extent_4326, m2_to_acres, to_working, working_crs
 from siteselect.network import RoadGraph, load_road_graph
 from siteselect.parallel import chunked
 from siteselect.study.assembly import assemble_candidates
+from siteselect.study.attributes import (
+    ATTRIBUTE_PREFIX,
+    empty_attributes,
+    filter_where,
+    keep_attributes,
+    source_name,
+)
 from siteselect.study.coordinates import (
     NEAR_STUDY_M,
     CoordinateError,
@@ -31,6 +38,7 @@ from siteselect.study.coordinates import (
     check_near,
     diagnose,
 )
+from siteselect.study.grid import generate_grid
 from siteselect.study.hygiene import REPAIR_METHOD, clean_candidates, source_rows
 from siteselect.study.layers import feature_names, read_vector
 
@@ -175,20 +183,24 @@ CANDIDATE_COLUMNS = (
     "geometry_repaired",
     "area_before_repair_acres",
     "duplicate_of",
+    "site_name",
 )
-"""Columns of the candidates that go to the outputs ahead of the criteria's."""
+"""Columns of the candidates that go to the outputs ahead of the criteria's (then the
+parcel attributes :func:`siteselect.study.attributes.output_attributes` chooses)."""
 
 
 def _candidate_ids(frame: gpd.GeoDataFrame, spec: CandidatesSpec) -> pd.Series:
     """The ``id`` column as strings, or ``C<source row>`` (``C000012``) without one."""
     if spec.id is None:
         return pd.Series([f"C{row:06d}" for row in source_rows(frame)], index=frame.index)
-    if spec.id not in frame.columns:
+    column = f"{ATTRIBUTE_PREFIX}{spec.id}"
+    if column not in frame.columns:
+        have = [str(c)[len(ATTRIBUTE_PREFIX) :] for c in frame.columns if str(c) != "geometry"]
         raise LayerError(
-            f"candidates.id: column {spec.id!r} not in {spec.source.name} "
-            f"(columns: {', '.join(map(str, frame.columns[:15]))})"
+            f"candidates.id: column {spec.id!r} not in {source_name(spec)} "
+            f"(columns: {', '.join(have[:15])})"
         )
-    ids = frame[spec.id].astype("string")
+    ids = frame[column].astype("string")
     if ids.isna().any():
         rows = source_rows(frame)[ids.isna().to_numpy()]
         raise LayerError(
@@ -222,7 +234,11 @@ def load_candidates(
     -------
     (candidates in the working CRS with :data:`CANDIDATE_COLUMNS`, working CRS)
     """
-    frame = read_vector(spec, "candidates", repair=False)
+    if spec.source is None:
+        raise ValueError("load_candidates reads a parcel file; a grid is made by load_study")
+    reader = spec.model_copy(update={"where": None})  # the condition is applied below
+    frame = filter_where(read_vector(reader, "candidates", repair=False), spec)
+    frame = keep_attributes(frame, spec)
     present = ~(shapely.is_missing(frame.geometry.to_numpy()) | frame.geometry.is_empty)
     crs = working_crs(crs_setting, extent_4326(frame.geometry[present]))
     frame = to_working(frame, crs, "candidates")
@@ -233,9 +249,16 @@ def load_candidates(
     frame, record = clean_candidates(frame, spec.source.name, spec.dedupe)
     if diagnostics is not None:
         diagnostics["candidates"] = record
-    frame = frame.assign(area_acres=m2_to_acres(frame.geometry.area.to_numpy()))
     if assemble is not None:  # assembled sites join before the area filter (study/assembly.py)
+        frame = frame.assign(area_acres=m2_to_acres(frame.geometry.area.to_numpy()))
         frame = assemble_candidates(frame, assemble, spec.max_area_acres, diagnostics)
+    frame = _area_filter(frame, spec, spec.source.name)
+    return frame, crs
+
+
+def _area_filter(frame: gpd.GeoDataFrame, spec: CandidatesSpec, name: str) -> gpd.GeoDataFrame:
+    """``area_acres`` added, ``min_area_acres``/``max_area_acres`` applied, sorted by id."""
+    frame = frame.assign(area_acres=m2_to_acres(frame.geometry.area.to_numpy()))
     before, filtered_from = len(frame), frame
     if spec.min_area_acres is not None:
         frame = frame[frame["area_acres"] >= spec.min_area_acres]
@@ -246,13 +269,66 @@ def load_candidates(
     if len(frame) == 0:
         areas = m2_to_acres(np.asarray(filtered_from.geometry.area))
         raise LayerError(
-            f"candidates: {spec.source.name}: no candidate left after the area filter "
+            f"candidates: {name}: no candidate left after the area filter "
             f"(min_area_acres={spec.min_area_acres}, max_area_acres={spec.max_area_acres}; "
-            f"the parcels measure {areas.min():,.1f} to {areas.max():,.1f} acres); "
+            f"the candidates measure {areas.min():,.1f} to {areas.max():,.1f} acres); "
             "widen the limits"
         )
-    frame = frame.sort_values("candidate_id", kind="stable").reset_index(drop=True)
-    return frame, crs
+    return frame.sort_values("candidate_id", kind="stable").reset_index(drop=True)
+
+
+def _grid_candidates(study: Study) -> gpd.GeoDataFrame:
+    """The generated grid over ``study``'s study area (clipped to its land layers)."""
+    spec = study.config.candidates
+    grid = spec.grid
+    assert grid is not None and study.study_area is not None
+    layers = {}
+    for key in ("land", "water"):
+        name = getattr(grid, key)
+        if name is not None:
+            layers[key] = study.vector(name).geometry.to_numpy()
+    cells = generate_grid(
+        shapely.union_all(study.study_area.geometry.to_numpy()),
+        grid.cell_m,
+        grid.shape,
+        land=layers.get("land"),
+        water=layers.get("water"),
+        min_fraction=grid.min_fraction,
+    )
+    study.diagnostics["candidates"] = {"grid": cells.record}
+    n = len(cells.ids)
+    frame = gpd.GeoDataFrame(
+        {
+            "candidate_id": cells.ids,
+            "source_row": np.arange(1, n + 1),
+            "geometry_repaired": np.zeros(n, dtype=bool),
+            "area_before_repair_acres": np.full(n, np.nan),
+            "duplicate_of": np.full(n, "", dtype=object),
+            **empty_attributes(n),
+        },
+        geometry=cells.geometry,
+        crs=study.crs,
+    )
+    return _area_filter(frame, spec, f"{grid.cell_m:g} m grid")
+
+
+def _load_grid_study(config: Config) -> Study:
+    """The study of a generated grid: the study area picks the CRS and bounds the cells."""
+    assert config.study_area is not None  # load_config requires it for a grid
+    geometry: dict[str, Any] = {"repair_method": REPAIR_METHOD}
+    try:
+        raw_area = read_vector(config.study_area, "study_area", diagnostics=geometry)
+    except LayerError as exc:
+        raise config.locate(exc, ("study_area",)) from None
+    crs = working_crs(config.crs, raw_area.geometry.to_crs("EPSG:4326"))
+    study_area = to_working(raw_area, crs, "study_area")
+    empty = gpd.GeoDataFrame({"candidate_id": []}, geometry=[], crs=crs)
+    study = Study(config, crs, empty, study_area, diagnostics={"geometry": geometry})
+    try:
+        study.candidates = _grid_candidates(study)
+    except LayerError as exc:
+        raise config.locate_any(exc, ("candidates", "grid")) from None
+    return study
 
 
 def study_reference(study_area: gpd.GeoDataFrame | None, candidates: gpd.GeoDataFrame) -> Reference:
@@ -291,7 +367,7 @@ def _outside_error(
     one, the message says so (the data cannot tell which).
     """
     assert config.study_area is not None
-    raw_candidates = read_vector(config.candidates, "candidates")
+    raw_candidates = read_vector(config.candidates.model_copy(update={"where": None}), "candidates")
     causes = []
     found = diagnose(
         raw_candidates, config.candidates, Reference.from_frame(raw_area, 0.0, "the study area")
@@ -328,13 +404,15 @@ def load_study(config: Config) -> Study:
         Coordinates that cannot be right, or no candidate inside the study
         area, with the likely cause.
     """
+    if config.candidates.grid is not None:
+        return _load_grid_study(config)
     geometry: dict[str, Any] = {"repair_method": REPAIR_METHOD}
     try:
         candidates, crs = load_candidates(config.candidates, config.crs, geometry, config.assemble)
     except CoordinateError as exc:
         raise _candidates_error(config, exc) from None
     except LayerError as exc:
-        raise config.locate(exc, ("candidates",)) from None
+        raise config.locate_any(exc, ("candidates",)) from None
     study_area = None
     if config.study_area is not None:
         try:

@@ -31,6 +31,7 @@ import shapely
 
 from siteselect._errors import LayerError
 from siteselect.config import LayerSpec
+from siteselect.config.expressions import ExpressionError, columns_of, condition
 from siteselect.study.coordinates import check_coordinates
 from siteselect.study.hygiene import layer_hygiene
 from siteselect.study.rasters import band_index, open_raster, value_unit
@@ -273,11 +274,23 @@ def _gdal_reason(exc: Exception) -> str:
 
 
 def apply_where(
-    frame: gpd.GeoDataFrame, where: dict[str, Any] | None, what: str
+    frame: gpd.GeoDataFrame, where: dict[str, Any] | str | None, what: str
 ) -> gpd.GeoDataFrame:
-    """Keep rows whose columns equal the given value(s)."""
+    """Keep rows whose columns equal the given value(s), or where a condition holds.
+
+    A text ``where`` is a condition of :mod:`siteselect.config.expressions` (the
+    candidates' ``where:``); missing columns and other errors raise
+    :class:`LayerError` naming the columns the layer has.
+    """
     if not where:
         return frame
+    if isinstance(where, str):
+        try:
+            return frame[
+                condition(where, pd.DataFrame(frame.drop(columns="geometry", errors="ignore")))
+            ]
+        except ExpressionError as exc:
+            raise LayerError(f"{what}: where: {exc}") from None
     mask = np.ones(len(frame), dtype=bool)
     for column, wanted in where.items():
         if column not in frame.columns:
@@ -296,7 +309,7 @@ def apply_where(
 def _values_present(frame: pd.DataFrame, where: dict[str, Any] | None, most: int = 8) -> str:
     """``STATUS has OPEN, CLOSED`` for the columns of a ``where`` filter (its commonest values)."""
     parts = []
-    for column in where or {}:
+    for column in sorted(columns_of(where)) if isinstance(where, str) else where or {}:
         values = frame[column].dropna().astype(str).value_counts().index[:most]
         more = ", ..." if frame[column].nunique() > most else ""
         parts.append(f"{column} has {', '.join(values) or 'no values'}{more}")
