@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from siteselect.decision.results import RunResult
+from siteselect.decision.separation import neighbours_within
 from siteselect.outputs.map.assets import use_assets
 from siteselect.outputs.map.geo import (
     WGS84,
@@ -461,6 +462,7 @@ def _add_site_map(
         len(ranked),
         aggregation=getattr(result, "aggregation", None),
         sensitivity=getattr(result, "sensitivity", None),
+        near=_neighbours(result, embedded),
         colours={
             "stops": list(SCORE_COLORS),
             "steps": COLOR_STEPS,
@@ -571,3 +573,12 @@ def _add_grid_layers(
             name=f"Best {len(best):,} sites (points)",
             legend=False,
         )
+
+
+def _neighbours(result: RunResult, embedded: gpd.GeoDataFrame) -> list[list[int]]:
+    """Per embedded site, the embedded sites within the run's ``min_separation_m``."""
+    separation = result.manifest.get("diagnostics", {}).get("separation", {})
+    offsets, near = neighbours_within(
+        embedded.geometry.to_numpy(), separation.get("min_separation_m") or None
+    )
+    return [near[a:b].tolist() for a, b in itertools.pairwise(offsets)]

@@ -191,6 +191,7 @@ def whatif_payload(
     aggregation: Mapping[str, Any] | None = None,
     sensitivity: Mapping[str, Any] | None = None,
     colours: Mapping[str, Any] | None = None,
+    near: list[list[int]] | None = None,
 ) -> dict[str, Any]:
     """The data the what-if script needs, JSON-serialisable, strings escaped.
 
@@ -213,6 +214,10 @@ def whatif_payload(
         The score colour scale (``stops``, ``steps``, ``vmin``, ``vmax``, ``missing``)
         and ``recolour`` (whether every candidate drawn is embedded, so the map
         can be recoloured when the weights change).
+    near : list of list of int, optional
+        Per site, the positions in ``ranked`` of the sites within the run's
+        ``min_separation_m`` (:func:`siteselect.decision.separation.neighbours_within`):
+        the script keeps its top sites distinct with them, at any weights.
 
     Returns
     -------
@@ -267,6 +272,7 @@ def whatif_payload(
             ],
             "notes": _notes(ranked, criteria),
             "p1": _rank1_probabilities(ids, sensitivity),
+            "near": near if near is not None else [[] for _ in ids],
         },
         "aggregation": spec,
         "method_label": METHODS[spec["method"]],

@@ -15,7 +15,7 @@ function ssSites(opts) {
   var A = D.aggregation, method = A.method, orderWeights = A.order_weights;
   var defaults = C.map(function (c) { return c.weight; });
   var weights = defaults.slice();
-  var markers = {}, shown = [], totals = null, defaultRank = null;
+  var markers = {}, shown = [], shownRank = [], totals = null, defaultRank = null;
   var leaders = L.layerGroup();
   var GAP = 4;
 
@@ -211,14 +211,27 @@ function ssSites(opts) {
       defaultRank = new Int32Array(n);
       idx.forEach(function (i, pos) { defaultRank[i] = pos + 1; });
     }
-    shown = idx.slice(0, D.top_n).filter(function (i) { return S.lat[i] !== null; });
+    // distinct top sites (decision/separation.py): walking the ranking, a site within
+    // min_separation_m of a top site already kept is skipped; ranks keep their numbers
+    shown = [];
+    shownRank = [];
+    var kept = new Uint8Array(n);
+    for (var k = 0; k < idx.length && shown.length < D.top_n; k++) {
+      var site = idx[k], near = S.near ? S.near[site] : [], hidden = false;
+      if (S.lat[site] === null) { continue; }
+      for (var q = 0; q < near.length && !hidden; q++) { hidden = kept[near[q]] === 1; }
+      if (hidden) { continue; }
+      kept[site] = 1;
+      shown.push(site);
+      shownRank.push(k + 1);
+    }
     group.clearLayers();
     leaders.addTo(group);
     markers = {};
     var rows = "", sure = D.sensitivity && !changed();
     shown.forEach(function (i, pos) {
-      var rank = pos + 1;
-      markers[rank] = markerFor(i, rank, t[i], shown.length).addTo(group);
+      var rank = shownRank[pos];
+      markers[rank] = markerFor(i, rank, t[i], shownRank[shownRank.length - 1]).addTo(group);
       rows += '<tr class="ss-rank-row" data-rank="' + rank + '" data-site="' + S.id[i] +
         '" tabindex="0"><td><span class="ss-rank-badge">' + rank + "</span></td>" +
         '<td class="ss-site" title="' + (S.name[i] ? S.name[i] + " (parcel " + S.id[i] + ")"
