@@ -170,8 +170,8 @@ def test_provenance_line_and_sources_from_the_manifest() -> None:
     digest = "ab" * 32
     result.manifest = {
         "created_utc": "2026-11-30T11:07:55+00:00",
-        "versions": {"siteselect": "0.1.0"},
-        "git_commit": "0123456789abcdef",
+        "versions": {"siteselect": "0.0.9"},  # the record of run.json's "siteselect" wins
+        "siteselect": {"version": "0.1.0", "git_commit": "0123456789abcdef", "git_dirty": False},
         "inputs": {
             "config": {"path": "/x/configs/county.yaml", "bytes": 4543, "sha256": digest},
             "layers.hazard": {"path": "../layers/pga.tif", "bytes": 2_838_528, "sha256": "c" * 64},

@@ -131,6 +131,10 @@ def run_command(ctx: click.Context, config: Path, out_dir: Path | None) -> None:
         )
         if result.exclusions is not None and result.exclusions.excluded:
             stdout.print(result.exclusions.summary(), highlight=False, markup=False)
+        if result.sensitivity and result.sensitivity.get("statement"):
+            stdout.print(
+                f"How sure: {result.sensitivity['statement']}", highlight=False, markup=False
+            )
         for path in files:
             stdout.print(f"wrote {display_path(path)}", highlight=False)
 

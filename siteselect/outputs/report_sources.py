@@ -1,7 +1,7 @@
 """Provenance and assumptions of the report: when, with what, from which data.
 
 Read from ``RunResult.manifest`` (what ``run.json`` holds): ``created_utc``,
-``versions["siteselect"]`` (and ``git_commit`` / ``tool`` when recorded),
+the ``siteselect`` record (version, ``git_commit`` when run from a checkout),
 ``inputs`` (``{key: {"path", "bytes", "sha256"}}``), and
 ``diagnostics["visibility"]`` (the traffic volumes: counted, or the defaults per
 road class, stated as an assumption). Every value is optional: what the manifest
@@ -51,17 +51,15 @@ def run_date(manifest: dict[str, Any]) -> str:
 
 
 def tool_version(manifest: dict[str, Any]) -> str:
-    """``siteselect 0.1.0`` (with ``(commit abc1234)`` when run.json records one); may be empty."""
-    version = (manifest.get("versions") or {}).get("siteselect") or (
-        (manifest.get("tool") or {}).get("version")
-        if isinstance(manifest.get("tool"), dict)
-        else ""
-    )
-    commit = manifest.get("git_commit") or (
-        (manifest.get("tool") or {}).get("git_commit")
-        if isinstance(manifest.get("tool"), dict)
-        else ""
-    )
+    """``siteselect 0.1.0`` (with ``(commit abc1234)`` when run.json records one); may be empty.
+
+    Read from run.json's ``siteselect`` record (version, git commit), the
+    package versions as a fallback.
+    """
+    tool = manifest.get("siteselect")
+    tool = tool if isinstance(tool, dict) else {}
+    version = tool.get("version") or (manifest.get("versions") or {}).get("siteselect")
+    commit = tool.get("git_commit")
     if not version:
         return ""
     return f"siteselect {version}" + (f" (commit {str(commit)[:10]})" if commit else "")
