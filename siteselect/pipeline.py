@@ -27,7 +27,7 @@ from siteselect.criteria.cache import CacheError, CriteriaCache, explain, geomet
 from siteselect.criteria.overlay import Overlay
 from siteselect.decision.aggregation import Aggregation, from_config
 from siteselect.decision.exclusions import ExclusionAccount, ExclusionLedger
-from siteselect.decision.results import ConstraintInfo, CriterionInfo, RunResult
+from siteselect.decision.results import PARTIAL_NOTE, ConstraintInfo, CriterionInfo, RunResult
 from siteselect.decision.scoring import (
     WeightedCriterion,
     constraint_failures,
@@ -195,7 +195,7 @@ def run(config: Config, reporter: Reporter | None = None, *, from_cache: bool = 
         )
         description = f"{measurement.label}: {bound_text}"
         if name in partial:
-            description += " (partial: removed from the buildable area)"
+            description += PARTIAL_NOTE
         constraint_infos.append(ConstraintInfo(name, spec.kind, description, int(failed.sum())))
         ledger.constraint(name, description, failed)
         ledger.missing(f"constraints.{name}", measurement)
@@ -324,7 +324,11 @@ def _quick_sensitivity(
     if result is None:
         return None
     logger.info("%s", result.statement)
-    return result.contract(config.outputs.top_n)
+    ranked = candidates[candidates["rank"].notna()]
+    if "shadowed_by" in ranked:
+        ranked = ranked[ranked["shadowed_by"].fillna("") == ""]
+    top_ids = ranked.sort_values("rank")["candidate_id"].head(config.outputs.top_n).tolist()
+    return result.contract(config.outputs.top_n, top_ids)
 
 
 def _buildable(

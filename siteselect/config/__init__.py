@@ -6,14 +6,8 @@ their config models in :mod:`siteselect.config.kinds`, and :func:`load_config`
 discovers them on first use.
 """
 
-from siteselect.config.model import (
-    CandidatesSpec,
-    Config,
-    LayerSpec,
-    NetworkSpec,
-    config_schema,
-    load_config,
-)
+from siteselect.config.load import config_schema, load_config
+from siteselect.config.model import CandidatesSpec, Config, LayerSpec, NetworkSpec
 
 __all__ = [
     "CandidatesSpec",

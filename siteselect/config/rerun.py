@@ -22,7 +22,8 @@ from pydantic import ValidationError
 
 from siteselect._errors import ConfigError
 from siteselect.config.errors import first_error
-from siteselect.config.model import Config, _check_references, ensure_kinds
+from siteselect.config.load import _check_references
+from siteselect.config.model import Config, ensure_kinds
 from siteselect.config.yaml_doc import YamlDocument, display_path
 from siteselect.hashing import sha256_file
 

@@ -56,6 +56,10 @@ if TYPE_CHECKING:
 __all__ = ["ConstraintInfo", "CriterionInfo", "Overlay", "RunResult"]
 
 
+PARTIAL_NOTE = " (partial: removed from the buildable area)"
+"""Appended to ``ConstraintInfo.description`` of a constraint the buildable area handles."""
+
+
 @dataclass(frozen=True)
 class CriterionInfo:
     """What a reader needs to understand one criterion's column.

@@ -116,20 +116,38 @@ class SensitivityResult:
         rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["candidate_id"]))
         return rows
 
-    def contract(self, top_n: int) -> dict[str, Any]:
-        """``RunResult.sensitivity`` (see its docstring): JSON-serialisable."""
+    def _probabilities(
+        self, values: np.ndarray, top: list[int], top_ids: list[str] | None
+    ) -> dict[str, float]:
+        """``{id: probability}`` of ``top`` (positions in the acceptability; -1: pruned, 0)."""
+        positions = self.acceptability.positions
+        ids = [str(self.ids[positions[i]]) for i in top] if top_ids is None else top_ids
+        return {str(k): float(values[i]) if i >= 0 else 0.0 for k, i in zip(ids, top, strict=True)}
+
+    def contract(self, top_n: int, top_ids: list[str] | None = None) -> dict[str, Any]:
+        """``RunResult.sensitivity`` (see its docstring): JSON-serialisable.
+
+        ``p_rank1`` and ``p_top3`` cover the ``top_n`` best ranked candidates, or
+        ``top_ids`` when given (the distinct top sites the map and report show,
+        :meth:`RunResult.top`), in that order.
+        """
         acc = self.acceptability
         by_rank = np.argsort(
             np.where(np.isfinite(self.ranks[acc.positions]), self.ranks[acc.positions], np.inf),
             kind="stable",
         )
-        top = [i for i in by_rank if self.ranks[acc.positions[i]] <= top_n]
+        if top_ids is None:
+            top = [i for i in by_rank if self.ranks[acc.positions[i]] <= top_n]
+        else:
+            where = {str(self.ids[acc.positions[i]]): i for i in by_rank}
+            top = [where.get(k, -1) for k in map(str, top_ids)]
         return {
             "draws": self.settings.draws,
             "spread_pct": self.settings.spread_pct,
             "seed": self.settings.seed,
-            "p_rank1": {str(self.ids[acc.positions[i]]): float(acc.p_rank1[i]) for i in top},
-            "p_top3": {str(self.ids[acc.positions[i]]): float(acc.p_top3[i]) for i in top},
+            # a site pruned as unable to reach the top in any draw has probability 0
+            "p_rank1": self._probabilities(acc.p_rank1, top, top_ids),
+            "p_top3": self._probabilities(acc.p_top3, top, top_ids),
             "statement": self.statement,
             "critical": [
                 critical_json(c, self.labels[self.names.index(c.criterion)]) for c in self.critical

@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from siteselect.decision.results import CriterionInfo
+from siteselect.decision.results import PARTIAL_NOTE, CriterionInfo
 from siteselect.outputs.map.popup import NOT_AVAILABLE, esc, format_number, is_missing
 
 #: Unit symbols written out. Units not listed are shown as they are, with ``/day``
@@ -231,13 +231,24 @@ def scoring_words(transform: Mapping[str, Any] | None, unit: str, fallback: str 
     return plain_text(fallback)
 
 
+PARTIAL = PARTIAL_NOTE
+"""What the pipeline appends to a constraint the buildable area handles (``buildable:``)."""
+
+
+def _without_partial(description: str) -> tuple[str, bool]:
+    text = str(description)
+    return (text[: -len(PARTIAL)], True) if text.endswith(PARTIAL) else (text, False)
+
+
 def split_description(description: str) -> tuple[str, str]:
     """A constraint description ``"<label>: <bounds>"`` as (label, bounds text).
 
     The pipeline describes a constraint as its measurement's label followed by its
-    bound fields (``Distance to nearest faults: min_m 150.0``); a description
+    bound fields (``Distance to nearest faults: min_m 150.0``), with
+    :data:`PARTIAL` after it when the buildable area handles it; a description
     without such a tail is all label.
     """
+    description, _ = _without_partial(description)
     label, sep, tail = str(description).rpartition(": ")
     if sep and _BOUND_TEXT.match(tail):
         return label, tail
@@ -273,8 +284,9 @@ def constraint_rule(
         the plain description when it carries no bounds.
     """
     _, bounds = split_description(description)
+    partial = _without_partial(description)[1]
     if not bounds:
-        return plain_text(description)
+        return plain_text(_without_partial(description)[0])
     lower = upper = None
     for part in bounds.split(", "):
         field, _, number = part.partition(" ")
@@ -292,6 +304,8 @@ def constraint_rule(
     for flag, words in _KIND_EXTRAS.get(kind, ()):
         if entry and entry.get(flag):
             rule += f", {words}"
+    if partial:
+        rule += "; where it fails, that part of the parcel is not counted as buildable"
     return rule
 
 

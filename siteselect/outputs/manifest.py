@@ -205,6 +205,9 @@ def relative_manifest(manifest: dict[str, Any], folder: Path) -> dict[str, Any]:
         entry["path"] = convert(entry["path"])
     if isinstance(out.get("rerun_of"), dict) and "run_json" in out["rerun_of"]:
         out["rerun_of"]["run_json"] = convert(out["rerun_of"]["run_json"])
+    cache = out.get("diagnostics", {}).get("criteria_cache")
+    if isinstance(cache, dict) and isinstance(cache.get("folder"), str):
+        cache["folder"] = convert(cache["folder"])
     return out
 
 

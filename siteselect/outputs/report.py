@@ -101,7 +101,8 @@ table.top th.num { white-space: normal; }
   .muted { font-size: 10px; }
   thead { display: table-header-group; }
   tr, figure, .keep, .answer, .sure { break-inside: avoid; page-break-inside: avoid; }
-  .figure-map img { max-height: 84mm; width: auto; }
+  .figure-map img { max-height: 72mm; width: auto; }
+  table.top td.site { min-width: 38mm; }
   .figure-chart img { max-height: 64mm; width: auto; }
   .screen-only { display: none; }
 }
@@ -275,7 +276,7 @@ def _top_table(top: pd.DataFrame, criteria: Sequence[CriterionInfo]) -> str:
         )
         rows.append(
             f'<tr><td><span class="rank">{int(row["rank"])}</span></td>'
-            f"<td>{site_cell(row)}</td>"
+            f'<td class="site">{site_cell(row)}</td>'
             f'<td class="num"><b>{format_score(row["total_score"])}</b></td>'
             f'<td class="num">{format_number(row.get("area_acres"))}</td>{cells}</tr>'
         )
