@@ -224,3 +224,41 @@ def test_memory_guard_stops_the_child(tmp_path: Path) -> None:
     assert run.stopped_low_memory
     assert run.exit_code != 0
     assert run.wall_s < 15
+
+
+GOLDEN_COUNTY = Path(__file__).parent / "data" / "golden" / "county_1k_top100.csv"
+
+
+def test_county_ranks_and_values_match_golden(bench_run: tuple[dict, Path]) -> None:
+    """Regression on the generated 1k county: the 100 best sites, their ranks and raw values.
+
+    Exclusion counts by cause too. Regenerate with ``SITESELECT_UPDATE_GOLDEN=1`` after an
+    intended change (and say why in the commit).
+    """
+    result, _ = bench_run
+    folder = Path(result["scenario"]["folder"]) / "out"
+    sites = pd.read_csv(folder / "sites.csv", dtype={"candidate_id": str})
+    ranked = sites[sites["rank"].notna()].sort_values("rank").head(100)
+    raw = sorted(c for c in sites.columns if c.startswith("raw_"))
+    columns = ["candidate_id", "rank", "total_score", *raw]
+    table = ranked[columns].reset_index(drop=True)
+    manifest = json.loads((folder / "run.json").read_text())
+    causes = {k: v["fails"] for k, v in manifest["counts"]["excluded_by"]["causes"].items()}
+    if os.environ.get("SITESELECT_UPDATE_GOLDEN") == "1":
+        GOLDEN_COUNTY.write_text(
+            f"# excluded by cause: {json.dumps(causes, sort_keys=True)}\n"
+            + table.to_csv(index=False, float_format="%.9g")
+        )
+    lines = GOLDEN_COUNTY.read_text().splitlines()
+    assert lines[0] == f"# excluded by cause: {json.dumps(causes, sort_keys=True)}"
+    golden = pd.read_csv(GOLDEN_COUNTY, comment="#", dtype={"candidate_id": str})
+    assert table["candidate_id"].tolist() == golden["candidate_id"].tolist()
+    assert table["rank"].tolist() == golden["rank"].tolist()
+    for column in columns[2:]:
+        np.testing.assert_allclose(
+            table[column].to_numpy(float),
+            golden[column].to_numpy(float),
+            rtol=1e-7,
+            atol=1e-7,
+            err_msg=column,
+        )
