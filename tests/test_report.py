@@ -71,7 +71,9 @@ def test_report_answers_the_question(report: str, result: RunResult) -> None:
 
 def test_top_table_lists_the_top_sites_with_breakdown(report: str, result: RunResult) -> None:
     table = report[report.index("<h2>Top 8 sites</h2>") : report.index("<h2>Criteria and weights")]
-    rows = re.findall(r"<tr><td><span class=\"rank\">(\d+)</span></td><td>([^<]+)</td>", table)
+    rows = re.findall(
+        r"<tr><td><span class=\"rank\">(\d+)</span></td><td class=\"site\">([^<]+)</td>", table
+    )
     top = result.top()
     assert [int(r) for r, _ in rows] == list(range(1, 9))
     assert [cid for _, cid in rows] == list(top["candidate_id"])
