@@ -44,9 +44,9 @@ import pandas as pd
 
 from siteselect.decision.results import RunResult
 from siteselect.decision.separation import neighbours_within
+from siteselect.geo import extent_4326
 from siteselect.outputs.map.assets import use_assets
 from siteselect.outputs.map.geo import (
-    WGS84,
     Feature,
     StyleFunction,
     _feature_collection,
@@ -237,7 +237,8 @@ def _bounds_wgs84(gdf: gpd.GeoDataFrame) -> list[list[float]] | None:
     if geoms.empty:
         LOG.warning("no candidate geometry: the map is not fitted to the candidates")
         return None
-    west, south, east, north = geoms.to_crs(WGS84).total_bounds
+    # the extent transformed (edges densified), not a million outlines reprojected
+    west, south, east, north = extent_4326(geoms).total_bounds
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
