@@ -107,3 +107,25 @@ def test_two_real_runs_with_another_weight(world_config: Path, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "compare.csv")
     assert (table["rank_a"].le(3) | table["rank_b"].le(3)).all()
+
+
+def test_the_same_inputs_seen_from_two_folders_do_not_differ(tmp_path: Path) -> None:
+    """run.json stores paths relative to its folder: compare resolves them before comparing."""
+    (tmp_path / "layers").mkdir()
+    config = {**CONFIG_A, "layers": {"faults": {"source": "../layers/faults.geojson"}}}
+    a = _folder(tmp_path, "a", {"P1": 1, "P2": 2}, config, {})
+    deeper = tmp_path / "runs"
+    deeper.mkdir()
+    moved = {**CONFIG_A, "layers": {"faults": {"source": "../../layers/faults.geojson"}}}
+    b = _folder(deeper, "b", {"P1": 1, "P2": 2}, moved, {})
+    for folder in (a, b):
+        manifest = json.loads((folder / "run.json").read_text())
+        manifest["config_path_fields"] = [["layers", "faults", "source"]]
+        (folder / "run.json").write_text(json.dumps(manifest))
+    assert run_differences(load_run(a), load_run(b)) == []
+    other = {**CONFIG_A, "layers": {"faults": {"source": "../layers/other.geojson"}}}
+    c = _folder(tmp_path, "c", {"P1": 1, "P2": 2}, other, {})
+    manifest = json.loads((c / "run.json").read_text())
+    manifest["config_path_fields"] = [["layers", "faults", "source"]]
+    (c / "run.json").write_text(json.dumps(manifest))
+    assert [d[0] for d in run_differences(load_run(a), load_run(c))] == ["layers.faults"]

@@ -11,6 +11,7 @@ constraints, aggregation, input file hashes).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,26 @@ def load_run(folder: Path) -> RunFolder:
         raise OutputError(
             f"{sites_path}: no column {', '.join(missing)}; not a siteselect sites.csv"
         )
-    return RunFolder(folder, manifest, sites)
+    return RunFolder(folder, _absolute_paths(manifest, folder), sites)
+
+
+def _absolute_paths(manifest: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The config's paths resolved against the run folder (run.json stores them relative to it).
+
+    Two runs of the same inputs written to different folders then compare equal.
+    """
+    config = manifest.get("config")
+    for loc in manifest.get("config_path_fields", []) if isinstance(config, dict) else []:
+        try:
+            holder: Any = config
+            for key in loc[:-1]:
+                holder = holder[key]
+            value = holder[loc[-1]]
+        except (KeyError, IndexError, TypeError):
+            continue
+        if isinstance(value, str) and not os.path.isabs(value):
+            holder[loc[-1]] = os.path.normpath(folder.resolve() / value)
+    return manifest
 
 
 def compare_runs(a: RunFolder, b: RunFolder, top_n: int) -> pd.DataFrame:
