@@ -170,6 +170,8 @@ def test_why_names_the_flags_that_differ(demo: RunResult, text: str) -> None:
     exposure = [c for c in cands.columns if c.endswith("_vehicles_per_day")]
     for column in exposure:  # stated in vehicles per day (issue 16)
         assert f"{format_number(best[column])} vehicles a day" in text
+    if int(second["rank"]) != 2:  # distinct top sites: the report says why #2 is not rank 2
+        assert f"#2 is the next distinct site, ranked {int(second['rank'])}" in text
     # the quick weight sensitivity of every run: how sure #1 is, in the run's own words
     assert demo.sensitivity is not None and "How sure" in text
     assert demo.sensitivity["statement"] in text

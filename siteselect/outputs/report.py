@@ -214,7 +214,24 @@ def _answer(result: RunResult, top: pd.DataFrame) -> str:
         text += f" It leads {_named(second)}, #2, {margin}" + (
             f", mainly on {lead}." if lead else "."
         )
+        text += _distinct_note(result, second)
     return f'<h2>Answer</h2><p class="answer">{text}</p>'
+
+
+def _distinct_note(result: RunResult, second: pd.Series) -> str:
+    """Why "#2" is not rank 2, when the sites between lie next to a better one (distinct sites)."""
+    rank = second.get("rank")
+    if rank is None or pd.isna(rank) or int(rank) == 2:
+        return ""
+    separation = result.manifest.get("diagnostics", {}).get("separation", {})
+    distance = separation.get("min_separation_m")
+    within = f"within {format_number(distance)} metres of" if distance else "next to"
+    between = (
+        f"the site ranked 2 lies {within} #1"
+        if int(rank) == 3
+        else f"the sites ranked 2 to {int(rank) - 1} lie {within} a better one"
+    )
+    return f" (#2 is the next distinct site, ranked {int(rank)}: {between}; sites.csv lists them.)"
 
 
 def _leading_criteria(best: pd.Series, second: pd.Series, criteria: Sequence[CriterionInfo]) -> str:
