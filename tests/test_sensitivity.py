@@ -314,3 +314,22 @@ def test_sensitivity_command_writes_its_files(world_config: Path, tmp_path: Path
     first = (out / "sensitivity.csv").read_bytes()
     again = invoke(*args)
     assert again.exit_code == 0 and (out / "sensitivity.csv").read_bytes() == first
+
+
+def test_statement_names_the_new_leader_by_rank_and_id() -> None:
+    from siteselect.decision.critical import CriticalChange
+    from siteselect.decision.sensitivity import statement
+
+    changes = [
+        CriticalChange("members", 4.0, None, 2.675, None, "P07"),
+        CriticalChange("seismic", 2.0, 0.5, None, "P03", None),
+    ]
+    text = statement(0.75, changes, ["Target households (gravity)", "PGA (g)"], {"P03": 5})
+    assert text == (
+        "#1 stays first in 75% of plausible weightings; #5 (P03) leads if the PGA weight "
+        "falls from 2 to 1."
+    )
+    unranked = statement(1.0, changes[:1], ["Target households (gravity)"], {})
+    assert unranked.endswith("; P07 leads if the target households weight rises from 4 to 14.7.")
+    none = statement(1.0, [CriticalChange("a", 1.0, None, None, None, None)], ["A"], {})
+    assert none.endswith("no change of a single weight makes another site first.")

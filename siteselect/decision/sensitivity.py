@@ -381,7 +381,7 @@ def statement(
     sign = -1 if direction == "decrease" else 1
     new = crit.weight * (1 + sign * change)
     verb = "falls" if direction == "decrease" else "rises"
-    who = f"#{ranks_of[leader]}" if leader in ranks_of else leader
+    who = f"#{ranks_of[leader]} ({leader})" if leader in ranks_of else str(leader)
     return (
         f"{text}; {who} leads if the {short_label(label)} weight {verb} from "
         f"{crit.weight:.3g} to {new:.3g}."
