@@ -172,3 +172,13 @@ def _usage_message(exc: click.ClickException) -> str:
         command = exc.ctx.command_path if exc.ctx is not None else "siteselect"
         message += f" (see '{command} --help')"
     return message
+
+
+def out_option(help: str, folder: bool = False) -> Callable[[F], F]:
+    """The ``--out DIR`` option of the commands that write a folder (``out_dir``)."""
+    return click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(file_okay=not folder, path_type=Path),
+        help=help,
+    )

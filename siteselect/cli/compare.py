@@ -7,19 +7,14 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from siteselect.cli._common import display_path, handle_errors, stdout
+from siteselect.cli._common import display_path, handle_errors, out_option, stdout
 
 
 @click.command("compare")
 @click.argument("run_a", type=click.Path(path_type=Path))
 @click.argument("run_b", type=click.Path(path_type=Path))
 @click.option("--top", "top_n", type=click.IntRange(min=1), help="Top N (default: RUN_B's top_n).")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for compare.csv (default: RUN_B).",
-)
+@out_option("Folder for compare.csv (default: RUN_B).", folder=True)
 @click.pass_context
 @handle_errors
 def compare_command(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from siteselect.cli._common import ConsoleReporter, display_path, handle_errors, stdout
+from siteselect.cli._common import ConsoleReporter, display_path, handle_errors, out_option, stdout
 from siteselect.cli.run import _exclusion_table, _top_table
 
 
@@ -24,12 +24,7 @@ from siteselect.cli.run import _exclusion_table, _top_table
     type=click.Path(dir_okay=False, path_type=Path),
     help="YAML file 'weights: {criterion: number, ...}' (the map's 'copy weights as YAML').",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    help="Output folder (default: the config's outputs.dir); replaced as a whole.",
-)
+@out_option("Output folder (default: the config's outputs.dir); replaced as a whole.")
 @click.pass_context
 @handle_errors
 def rescore_command(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from siteselect.cli._common import ConsoleReporter, display_path, handle_errors, stdout
+from siteselect.cli._common import ConsoleReporter, display_path, handle_errors, out_option, stdout
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,12 +82,7 @@ def _command_line(config: Path, out_dir: Path | None) -> str:
 
 @click.command("run")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    help="Output folder (default: the config's outputs.dir); replaced as a whole.",
-)
+@out_option("Output folder (default: the config's outputs.dir); replaced as a whole.")
 @click.pass_context
 @handle_errors
 def run_command(ctx: click.Context, config: Path, out_dir: Path | None) -> None:

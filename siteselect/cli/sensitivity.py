@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from siteselect.cli._common import ConsoleReporter, display_path, handle_errors, stdout
+from siteselect.cli._common import ConsoleReporter, display_path, handle_errors, out_option, stdout
 
 if TYPE_CHECKING:
     from siteselect.decision.sensitivity import SensitivityResult
@@ -74,12 +74,7 @@ def _tables(result: SensitivityResult, top_n: int) -> list[Table]:
     type=click.Choice(["uniform", "dirichlet"]),
     help="Weight draws (default: the config's sensitivity.distribution).",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the files (default: the config's outputs.dir).",
-)
+@out_option("Folder for the files (default: the config's outputs.dir).", folder=True)
 @click.pass_context
 @handle_errors
 def sensitivity_command(

@@ -7,17 +7,12 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from siteselect.cli._common import handle_errors, stdout
+from siteselect.cli._common import handle_errors, out_option, stdout
 
 
 @click.command("validate")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    help="Check this output folder instead of the config's outputs.dir.",
-)
+@out_option("Check this output folder instead of the config's outputs.dir.")
 @click.pass_context
 @handle_errors
 def validate_command(ctx: click.Context, config: Path, out_dir: Path | None) -> None:
