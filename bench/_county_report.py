@@ -135,3 +135,34 @@ def render(result: dict[str, Any], product: list[MeasuredRun], baseline: list[Me
         cold.append(_cold_build("baseline graph", builds["baseline"]))
     lines.append("; ".join(cold))
     return "\n".join(lines)
+
+
+def render_dask(result: dict[str, Any], runs: list[MeasuredRun]) -> str:
+    """The Dask engine's run: steps, partitions, workers' memory, speed-up over local."""
+    figures = result["dask"]
+    engine = figures["engine"]
+    best = _fastest(runs)
+    lines = [
+        "",
+        f"{'step (--engine dask, ' + str(engine['workers']) + ' workers)':<{_WIDTH}} "
+        f"{'wall s':>8} {'CPU s':>8} {'peak RSS':>10}",
+    ]
+    lines += [_step_row(step) for step in best.steps]
+    lines.append(_row("total (client and workers)", best.wall_s, best.cpu_s, best.peak_bytes))
+    if len(runs) > 1:
+        lines.append(_over_runs(figures["summary"]))
+    per = figures["per_partition_s"]
+    sizes = engine["partition_candidates"]
+    lines.append(
+        f"partitions: {engine['partitions']} of {min(sizes):,}-{max(sizes):,} candidates; "
+        f"measured in {per['min']:.2f}-{per['max']:.2f} s each (median {per['median']:.2f} s, "
+        f"{per['per_100k_candidates_s']:.2f} s per 100,000 candidates on one worker); "
+        f"study broadcast {engine['broadcast_s']:.2f} s"
+    )
+    memory = ", ".join(f"{w} {v:,.0f} MB" for w, v in engine["peak_rss_mb_by_worker"].items())
+    lines.append(f"peak memory per worker: {memory}")
+    lines.append(
+        f"speed-up over the local engine: {figures['speedup_vs_local']:.2f}x; "
+        f"sites.csv {'identical' if figures['same_sites_csv'] else 'DIFFERENT'} to the local run's"
+    )
+    return "\n".join(lines)

@@ -4,7 +4,7 @@
 
     python -m bench.county [--parcels 10k|100k|1m] [--stress] [--no-baseline]
         [--workdir DIR] [--json FILE] [--repeat N] [--cold] [--format parquet|gpkg]
-        [--profile FILE] [--force]
+        [--profile FILE] [--force] [--engine local|dask [--workers N] [--partitions P]]
 
 1. Generates the county scenario once (deterministic; cached under
    ``bench/.data``, see :mod:`bench._scenario`): parcels as GeoParquet and
@@ -20,6 +20,13 @@
    (:mod:`bench._county_measure`), and the size of every output file.
 4. Runs the expert baseline (:mod:`bench.baseline_county`) in the same
    invocation, measured the same way, and prints the ratio.
+
+With ``--engine dask`` the product also runs as ``siteselect run CONFIG --engine
+dask --workers N`` (a ``LocalCluster``) right after the local engine, measured the
+same way (the workers are children of the measured process): the table adds the
+Dask run's steps, the time of every partition on its worker, each worker's peak
+memory, the broadcast, and the speed-up over the local engine. Every product run
+starts without a criteria cache (it is cleared first), as a first run does.
 
 Prints one table and, with ``--json``, writes every figure (also written to
 ``<scenario>/last-run.json``). ``--profile FILE`` adds one more, untimed,
@@ -47,7 +54,7 @@ from typing import Any
 from bench._county_measure import MeasuredRun, run_measured
 from bench._county_profile import profile, summarise
 from bench._county_profile import render as render_profile
-from bench._county_report import render, render_steps
+from bench._county_report import render, render_dask, render_steps
 from bench._scenario import DEFAULT_WORKDIR, Scenario, ensure_scenario
 
 REPO = Path(__file__).resolve().parents[1]
@@ -218,12 +225,63 @@ def prepare_graphs(scenario: Scenario, cold: bool, baseline: bool) -> dict[str, 
     return figures
 
 
-def run_product(scenario: Scenario, repeat: int) -> MeasuredRun:
-    """One measured ``siteselect run`` of the scenario's config."""
-    name = f"product-{repeat}"
+def _clear_criteria_cache(scenario: Scenario) -> None:
+    """Remove the scenario's criteria cache: every measured run measures everything."""
+    from siteselect.config import load_config
+    from siteselect.criteria.cache import default_dir
+
+    config = load_config(scenario.config)
+    folder = config.cache.dir if config.cache.dir is not None else default_dir(config)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_product(scenario: Scenario, repeat: int, engine: list[str] | None = None) -> MeasuredRun:
+    """One measured ``siteselect run`` of the scenario's config (``engine``: its options)."""
+    tag = "dask-" if engine else ""
+    name = f"product-{tag}{repeat}"
+    _clear_criteria_cache(scenario)
     command = [sys.executable, "-m", "bench._county_probe", str(_events(scenario, name)), "run"]
-    command += [str(scenario.config), "--out", str(scenario.folder / "out")]
+    command += [
+        str(scenario.config),
+        "--out",
+        str(scenario.folder / f"out{'-dask' if engine else ''}"),
+    ]
+    command += engine or []
     return _measure(command, name, scenario)
+
+
+def dask_options(args: argparse.Namespace) -> list[str] | None:
+    """The ``siteselect run`` options of ``--engine dask`` (None for the local engine)."""
+    if args.engine != "dask":
+        return None
+    options = ["--engine", "dask", "--workers", str(args.workers)]
+    return options + (["--partitions", str(args.partitions)] if args.partitions else [])
+
+
+def dask_figures(
+    scenario: Scenario, runs: list[MeasuredRun], local: list[MeasuredRun]
+) -> dict[str, Any]:
+    """The Dask runs: summary, speed-up over the local engine, partitions (from run.json)."""
+    run_json = json.loads((scenario.folder / "out-dask" / "run.json").read_text())
+    engine = run_json["diagnostics"]["engine"]
+    fastest = min(runs, key=lambda r: r.wall_s)
+    local_fastest = min(local, key=lambda r: r.wall_s)
+    seconds = engine["partition_seconds"]
+    sizes = engine["partition_candidates"]
+    return {
+        "runs": [r.to_json() for r in runs],
+        "summary": summary(runs),
+        "speedup_vs_local": round(local_fastest.wall_s / fastest.wall_s, 3),
+        "engine": engine,
+        "per_partition_s": {
+            "min": min(seconds),
+            "median": statistics.median(seconds),
+            "max": max(seconds),
+            "per_100k_candidates_s": round(100_000 * sum(seconds) / sum(sizes), 2),
+        },
+        "same_sites_csv": (scenario.folder / "out" / "sites.csv").read_bytes()
+        == (scenario.folder / "out-dask" / "sites.csv").read_bytes(),
+    }
 
 
 def run_baseline(scenario: Scenario, repeat: int) -> MeasuredRun:
@@ -292,6 +350,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--format", choices=["parquet", "gpkg"], default="parquet",
                         help="parcel file the config reads")  # fmt: skip
     parser.add_argument("--force", action="store_true", help="skip the memory check")
+    parser.add_argument("--engine", choices=["local", "dask"], default="local",
+                        help="dask: also run on a LocalCluster, speed-up printed")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=2, help="--engine dask: cluster workers")
+    parser.add_argument(
+        "--partitions", type=int, help="--engine dask: partitions (default: the product's)"
+    )
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="then profile one more (untimed) product run with py-spy: "
                         "collapsed stacks to FILE, top 15 functions printed")  # fmt: skip
@@ -309,8 +373,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     graphs = prepare_graphs(scenario, args.cold, not args.no_baseline)
     product: list[MeasuredRun] = []
     baseline: list[MeasuredRun] = []
+    dask: list[MeasuredRun] = []
+    engine = dask_options(args)
     for repeat in range(1, args.repeat + 1):
         product.append(run_product(scenario, repeat))
+        if engine is not None:
+            dask.append(run_product(scenario, repeat, engine))
         if not args.no_baseline:
             baseline.append(run_baseline(scenario, repeat))
     params = scenario.road_params
@@ -344,7 +412,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "outputs": output_sizes(scenario.folder / "out"),
         "bench_wall_s": round(time.perf_counter() - started, 1),
     }
+    if dask:
+        result["dask"] = dask_figures(scenario, dask, product)
     print(render(result, product, baseline))
+    if dask:
+        print(render_dask(result, dask))
     if args.profile is not None:
         result["profile"] = run_profiled(scenario, args.profile)
     text = json.dumps(result, indent=2)

@@ -40,3 +40,7 @@ class CriterionError(SiteSelectError, ValueError):
 
 class OutputError(SiteSelectError, OSError):
     """Results could not be written."""
+
+
+class EngineError(SiteSelectError, RuntimeError):
+    """The compute cluster (``--engine dask``) cannot be reached, or lost a worker."""

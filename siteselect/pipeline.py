@@ -21,7 +21,7 @@ import pandas as pd
 from siteselect._errors import SiteSelectError
 from siteselect.config import Config
 from siteselect.config.yaml_doc import display_path
-from siteselect.criteria.base import REGISTRY, KindSpec, Measurement
+from siteselect.criteria.base import REGISTRY, KindSpec, Measurement, named_entry
 from siteselect.criteria.buildable import Buildable, buildable_overlay, net_buildable
 from siteselect.criteria.cache import CacheError, CriteriaCache, explain, geometry_hash, key_of
 from siteselect.criteria.overlay import Overlay
@@ -41,6 +41,8 @@ from siteselect.decision.scoring import (
 )
 from siteselect.decision.sensitivity import Settings, analyse_table
 from siteselect.decision.separation import shadowed_by
+from siteselect.engine import EngineOptions
+from siteselect.engine.cluster import measure_on_cluster
 from siteselect.network.demand_searches import searches_of
 from siteselect.outputs.context import context_overlays
 from siteselect.outputs.manifest import build_manifest
@@ -95,6 +97,8 @@ class _Measurer:
     def __init__(self, study: Study) -> None:
         self.study = study
         self.cache: dict[str, Measurement] = {}
+        self.produced: dict[str, dict[str, Any]] = {}
+        """Diagnostics written by the entries measured by :meth:`prefetch`, by key."""
 
     def planned(self, config: Config) -> list[tuple[str, str, KindSpec]]:
         """The entries whose kind has a ``plan``, one per distinct spec, in run order."""
@@ -113,36 +117,78 @@ class _Measurer:
         for section, name, spec in entries:
             plan = REGISTRY[spec.kind].plan
             assert plan is not None
-            with _named(self.study.config, section, name):
+            with named_entry(self.study.config, section, name):
                 plan(spec, self.study)
         searches_of(self.study).run()
+
+    def pending(self, config: Config) -> list[tuple[str, str, KindSpec]]:
+        """The entries not measured yet, one per distinct spec, in run order."""
+        seen: set[str] = set(self.cache)
+        out = []
+        for section, specs in (("constraints", config.constraints), ("criteria", config.criteria)):
+            for name, spec in specs.items():
+                key = _measurement_key(spec)
+                if key not in seen:
+                    seen.add(key)
+                    out.append((section, name, spec))
+        return out
+
+    def prefetch(self, config: Config, engine: EngineOptions) -> list[tuple[str, str, KindSpec]]:
+        """Measure the entries left on the engine's cluster, partition by partition.
+
+        Kinds with a ``plan`` are left to :meth:`__call__`: their values come out
+        of the shared searches, already computed here for every candidate. The
+        graph-wide work of the others (their layers, the road graph, their
+        ``prepare``) is done here once and broadcast (see :mod:`siteselect.engine`).
+
+        Returns
+        -------
+        list of (section, name, spec)
+            The entries measured.
+        """
+        entries = [e for e in self.pending(config) if REGISTRY[e[2].kind].plan is None]
+        if not entries:
+            return []
+        for section, name, spec in entries:
+            with named_entry(config, section, name):
+                for layer in spec.layer_names():
+                    if not self.study.layer_spec(layer).is_raster:
+                        self.study.vector(layer)
+                if spec.uses_network():
+                    self.study.road_graph()
+                prepare = REGISTRY[spec.kind].prepare
+                if prepare is not None:
+                    prepare(spec, self.study)
+        measurements, diagnostics = measure_on_cluster(self.study, entries, engine)
+        n = len(self.study.candidates)
+        for (section, name, spec), measurement, produced in zip(
+            entries, measurements, diagnostics, strict=True
+        ):
+            with named_entry(config, section, name):
+                measurement.check(n, spec.kind)
+            self.cache[_measurement_key(spec)] = measurement
+            self.produced[_measurement_key(spec)] = produced
+            _merge_diagnostics(self.study.diagnostics, produced)
+        return entries
 
     def __call__(self, section: str, name: str, spec: KindSpec) -> Measurement:
         key = _measurement_key(spec)
         if key not in self.cache:
             handler = REGISTRY[spec.kind]
-            with _named(self.study.config, section, name):
+            with named_entry(self.study.config, section, name):
                 measurement = handler.measure(spec, self.study)
-            if len(measurement.values) != len(self.study.candidates):
-                raise RuntimeError(f"{spec.kind} returned {len(measurement.values)} values")
+                measurement.check(len(self.study.candidates), spec.kind)
             self.cache[key] = measurement
         return self.cache[key]
 
 
-@contextlib.contextmanager
-def _named(config: Config, section: str, name: str) -> Iterator[None]:
-    """Pin an error raised while planning or measuring an entry to its YAML line.
-
-    See :meth:`siteselect.config.Config.locate_any`: a message that names its own
-    location (``layers.runways: ...``) keeps it; others get the entry's.
-    """
-    try:
-        yield
-    except SiteSelectError as exc:
-        raise config.locate_any(exc, (section, name)) from None
-
-
-def run(config: Config, reporter: Reporter | None = None, *, from_cache: bool = False) -> RunResult:
+def run(
+    config: Config,
+    reporter: Reporter | None = None,
+    *,
+    from_cache: bool = False,
+    engine: EngineOptions | None = None,
+) -> RunResult:
     """Score and rank the candidates of ``config``.
 
     Parameters
@@ -155,6 +201,9 @@ def run(config: Config, reporter: Reporter | None = None, *, from_cache: bool = 
         Take the candidates and every measurement from the criteria cache and
         measure nothing (``siteselect rescore``); :class:`CacheError` when an
         entry is missing or stale.
+    engine : EngineOptions, optional
+        Where to measure (default: this process); ``dask`` measures the
+        entries partition by partition on a Dask cluster (:mod:`siteselect.engine`).
 
     Returns
     -------
@@ -168,6 +217,9 @@ def run(config: Config, reporter: Reporter | None = None, *, from_cache: bool = 
     if planned:
         with timer.step("shared demand searches"):
             measure.plan(planned)
+    if engine is not None and engine.distributed and not from_cache:
+        with timer.step("measure on the dask cluster"):
+            measure.prefetch(config, engine)
     n = len(study.candidates)
     overlays: list[Overlay] = []
     reasons: list[np.ndarray] = []
@@ -487,6 +539,22 @@ class _CachedMeasurer(_Measurer):
         before = _snapshot(self.study.diagnostics)
         super().plan(entries)
         self.plan_diagnostics = _changed(before, self.study.diagnostics)
+
+    def prefetch(self, config: Config, engine: EngineOptions) -> list[tuple[str, str, KindSpec]]:
+        measured = super().prefetch(config, engine)
+        if self.store is not None:
+            for section, name, spec in measured:
+                key, components = self.keys[f"{section}.{name}"]
+                self.store.store_entry(
+                    key,
+                    self.cache[_measurement_key(spec)],
+                    {
+                        "entry": f"{section}.{name}",
+                        "components": components,
+                        "diagnostics": self.produced[_measurement_key(spec)],
+                    },
+                )
+        return measured
 
     def __call__(self, section: str, name: str, spec: KindSpec) -> Measurement:
         if self.store is None or _measurement_key(spec) in self.cache:

@@ -154,6 +154,12 @@ LAYERS = {
         "siteselect.airspace",
         "siteselect.visibility",
     ),
+    "siteselect.engine": (
+        "siteselect.config",
+        "siteselect.study",
+        "siteselect.network",
+        "siteselect.criteria",
+    ),
     "siteselect.decision": ("siteselect.config", "siteselect.criteria"),
     "siteselect.outputs": (
         "siteselect.config",

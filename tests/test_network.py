@@ -228,6 +228,7 @@ def test_off_network_candidates_get_no_value_and_a_reason(world_graph) -> None:
         representative_xy=lambda: (xs, ys),
         candidates=pd.DataFrame({"candidate_id": ["a", "b", "c"]}),
         diagnostics={},
+        shared={},
     )
     got = measure(NetworkTimeSpec(kind="network_time"), study)  # type: ignore[arg-type]
     assert np.isfinite(got.values[:2]).all() and np.isnan(got.values[2])

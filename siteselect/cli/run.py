@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import time
@@ -83,23 +84,69 @@ def _command_line(config: Path, out_dir: Path | None) -> str:
 @click.command("run")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 @out_option("Output folder (default: the config's outputs.dir); replaced as a whole.")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where to measure: this process, or partitioned over a Dask cluster.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="With --engine dask: a running Dask scheduler (tcp://host:8786); "
+    "default: a local cluster on this machine.",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="With --engine dask and no --scheduler: workers of the local cluster "
+    "(default: one per CPU).",
+)
+@click.option(
+    "--partitions",
+    type=int,
+    default=None,
+    help="With --engine dask: partitions of the candidates (default: at least two per "
+    "worker, at most 100,000 candidates each).",
+)
 @click.pass_context
 @handle_errors
-def run_command(ctx: click.Context, config: Path, out_dir: Path | None) -> None:
+def run_command(
+    ctx: click.Context,
+    config: Path,
+    out_dir: Path | None,
+    engine: str,
+    scheduler: str | None,
+    workers: int | None,
+    partitions: int | None,
+) -> None:
     """Score, rank and write sites.gpkg, sites.parquet, sites.csv, map.html, report.html
     and run.json.
 
     CONFIG is a YAML config, or the run.json of an earlier run: that run's config
     is run again (paths relative to the run.json), with a warning naming any
     input file that changed since.
+
+    With --engine dask the candidates are cut into spatial partitions measured
+    on the workers of a Dask cluster (pip install 'siteselect[dask]'); the
+    results are the same as the local engine's.
     """
     from siteselect.config import load_config
     from siteselect.config.rerun import is_run_json, load_rerun
+    from siteselect.engine import EngineOptions
     from siteselect.outputs import write_outputs
     from siteselect.pipeline import run as run_pipeline
     from siteselect.preflight import preflight
 
     quiet = ctx.obj["quiet"]
+    engine_options = EngineOptions(engine, scheduler, workers, partitions)  # type: ignore[arg-type]
+    if engine_options.distributed and not ctx.obj.get("debug"):
+        # Dask's scheduler and workers log every connection at INFO: the console shows
+        # siteselect's steps, and Dask's warnings (read when distributed is imported)
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     rerun = load_rerun(config) if is_run_json(config) else None
     loaded = rerun.config if rerun is not None else load_config(config)
     target = out_dir or loaded.outputs.dir
@@ -109,7 +156,7 @@ def run_command(ctx: click.Context, config: Path, out_dir: Path | None) -> None:
     with reporter.step("check inputs and output folder"):
         preflight(loaded, out_dir, "--out")
     checked_s = round(time.perf_counter() - start, 3)
-    result = run_pipeline(loaded, reporter)
+    result = run_pipeline(loaded, reporter, engine=engine_options)
     _record_invocation(result, _command_line(config, out_dir), checked_s, rerun)
     with reporter.step("write outputs"):
         files = write_outputs(result, target)

@@ -254,6 +254,8 @@ def _aicuz_reasons(model: AirspaceModel, study: Study) -> np.ndarray:
     severity = np.array([z.severity for z in model.zones])
     labels = zones["feature_name"].to_numpy()
     cand, zone = zones.sindex.query(study.candidates.geometry.to_numpy(), predicate="intersects")
+    if cand.size == 0:  # no candidate touches a zone (reduceat needs at least one)
+        return reasons
     order = np.lexsort((zone, cand))
     cand, zone = cand[order], zone[order]
     starts = np.flatnonzero(np.r_[True, cand[1:] != cand[:-1]])

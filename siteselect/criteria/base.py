@@ -15,23 +15,32 @@ kinds, and any package's kinds declared under the ``siteselect.kinds`` entry poi
 whose work can be shared with other kinds (the demand searches of
 :mod:`siteselect.network.demand_searches`) also passes ``plan=``: a
 ``plan(spec, study)`` the pipeline calls for every entry before the first
-measurement, to register that work.
+measurement, to register that work. A kind whose ``measure`` does work that
+does not depend on the candidates passes ``prepare=`` (see :func:`register`).
+
+A kind without ``plan`` must give each candidate a value that depends on that
+candidate and the shared inputs only, never on the other candidates: the Dask
+engine (:mod:`siteselect.engine`) measures such kinds partition by partition
+and the results must equal one measurement of all candidates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from siteselect._errors import SiteSelectError
 from siteselect.config.kinds import KindSpec, register_spec
 from siteselect.criteria.overlay import Overlay
 
-__all__ = ["REGISTRY", "KindHandler", "KindSpec", "Measurement", "register"]
+__all__ = ["REGISTRY", "KindHandler", "KindSpec", "Measurement", "named_entry", "register"]
 
 if TYPE_CHECKING:
+    from siteselect.config import Config
     from siteselect.study import Study
 
 
@@ -71,6 +80,12 @@ class Measurement:
         Optional per-candidate reason the kind itself excludes the candidate
         whenever it is used as a constraint, whatever the bounds ("" = none),
         e.g. ``inside KNKX RWY 24R APZ I``.
+    all_missing : callable or None
+        ``all_missing(measurement)`` gives the error to raise when *no* candidate
+        has a value (a network that cannot reach any target). The pipeline checks
+        it on the whole set of candidates, so that a partition of them (the Dask
+        engine) does not raise it for its own part. Must be picklable (a module
+        function or a ``functools.partial`` of one).
     """
 
     values: np.ndarray
@@ -85,10 +100,19 @@ class Measurement:
     overlays: list[Overlay] = field(default_factory=list)
     reasons: np.ndarray | None = None
     exclusions: np.ndarray | None = None
+    all_missing: Callable[[Measurement], Exception] | None = None
+
+    def check(self, n: int, kind: str) -> None:
+        """Raise when the measurement has not ``n`` values, or ``all_missing`` applies."""
+        if len(self.values) != n:
+            raise RuntimeError(f"{kind} returned {len(self.values)} values for {n} candidates")
+        if self.all_missing is not None and n and np.isnan(self.values).all():
+            raise self.all_missing(self)
 
 
 MeasureFn = Callable[[Any, "Study"], Measurement]
 PlanFn = Callable[[Any, "Study"], None]
+PrepareFn = Callable[[Any, "Study"], None]
 
 
 @dataclass(frozen=True)
@@ -99,24 +123,43 @@ class KindHandler:
     spec_class: type[KindSpec]
     measure: MeasureFn
     plan: PlanFn | None = None
+    prepare: PrepareFn | None = None
 
 
 REGISTRY: dict[str, KindHandler] = {}
 
 
 def register(
-    spec_class: type[KindSpec], *, plan: PlanFn | None = None
+    spec_class: type[KindSpec], *, plan: PlanFn | None = None, prepare: PrepareFn | None = None
 ) -> Callable[[MeasureFn], MeasureFn]:
     """Register ``measure`` as the implementation of ``spec_class``'s kind.
 
     The kind name is the single value of the spec's ``kind`` Literal; ``plan``
     (optional) registers work to share before any measurement (see the module
-    docstring).
+    docstring); ``prepare`` (optional) does the kind's work that does not depend
+    on the candidates (a Dijkstra over the whole graph) and keeps it in
+    ``study.shared`` for ``measure`` to look up: the Dask engine calls it once on
+    the client and broadcasts the result to every partition.
     """
     name = register_spec(spec_class)
 
     def decorator(measure: MeasureFn) -> MeasureFn:
-        REGISTRY[name] = KindHandler(name=name, spec_class=spec_class, measure=measure, plan=plan)
+        REGISTRY[name] = KindHandler(
+            name=name, spec_class=spec_class, measure=measure, plan=plan, prepare=prepare
+        )
         return measure
 
     return decorator
+
+
+@contextlib.contextmanager
+def named_entry(config: Config, section: str, name: str) -> Iterator[None]:
+    """Pin an error raised while planning or measuring an entry to its YAML line.
+
+    See :meth:`siteselect.config.Config.locate_any`: a message that names its own
+    location (``layers.runways: ...``) keeps it; others get the entry's.
+    """
+    try:
+        yield
+    except SiteSelectError as exc:
+        raise config.locate_any(exc, (section, name)) from None

@@ -24,6 +24,7 @@ connector line is a road. ``snap_m`` carries each candidate's distance.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING, ClassVar, Literal
 
@@ -241,13 +242,44 @@ def _target_text(spec: NetworkTimeSpec) -> str:
     }[spec.freeway_mode]
 
 
-@register(NetworkTimeSpec)
+def _targets_key(spec: NetworkTimeSpec) -> str:
+    """What the node times depend on: the targets and the way to them (not the bounds)."""
+    return f"{spec.to}|{spec.freeway_mode}|{spec.direction}"
+
+
+def prepare(spec: NetworkTimeSpec, study: Study) -> None:
+    """Every node's time to (or from) the targets, computed once per run and kept in
+    ``study.shared["node_seconds"]`` (the Dask engine broadcasts it to the partitions)."""
+    cached_node_seconds(spec, study)
+
+
+def cached_node_seconds(spec: NetworkTimeSpec, study: Study) -> tuple[np.ndarray, list[Overlay]]:
+    """:func:`node_seconds` for ``spec``'s targets, computed on first use."""
+    memo = study.shared.setdefault("node_seconds", {})
+    key = _targets_key(spec)
+    if key not in memo:
+        memo[key] = node_seconds(spec, study.road_graph(), study)
+    return memo[key]
+
+
+def _no_route_error(target: str, measurement: Measurement) -> NetworkError:
+    """The error when no candidate has a route (checked over all candidates)."""
+    far = np.asarray(measurement.extra_columns["off_network"], dtype=bool)
+    unreachable = np.isnan(measurement.values) & ~far
+    return NetworkError(
+        f"network.source: no candidate has a road route to {target.replace('_', ' ')} "
+        f"({int(far.sum())} beyond network.max_snap_m, {int(unreachable.sum())} "
+        "unreachable); check that the network covers the study area"
+    )
+
+
+@register(NetworkTimeSpec, prepare=prepare)
 def measure(spec: NetworkTimeSpec, study: Study) -> Measurement:
     """Minutes between each candidate and its nearest target over the road network."""
     graph = study.road_graph()
     network_spec = study.config.network
     assert network_spec is not None  # checked when the config was loaded
-    seconds, overlays = node_seconds(spec, graph, study)
+    seconds, overlays = cached_node_seconds(spec, study)
     x, y = study.representative_xy()
     snap = snap_points(graph, x, y, spec.direction, network_spec.max_snap_m)
     record_snapping(
@@ -261,12 +293,6 @@ def measure(spec: NetworkTimeSpec, study: Study) -> Measurement:
     far = snap.beyond
     unreachable = ~np.isfinite(minutes) & ~far
     minutes[unreachable | far] = np.nan
-    if np.isnan(minutes).all():
-        raise NetworkError(
-            f"network.source: no candidate has a road route to {spec.to.replace('_', ' ')} "
-            f"({int(far.sum())} beyond network.max_snap_m, {int(unreachable.sum())} "
-            "unreachable); check that the network covers the study area"
-        )
     reasons = off_network_reasons(snap)
     reasons[unreachable] = f"no road route to {_target_text(spec)}"
     label = _label(spec)
@@ -282,4 +308,5 @@ def measure(spec: NetworkTimeSpec, study: Study) -> Measurement:
         phrase_low=phrase,
         phrase_high=phrase,
         overlays=overlays,
+        all_missing=functools.partial(_no_route_error, spec.to),
     )

@@ -50,7 +50,12 @@ from siteselect.visibility.describe import describe_all, round_people
 from siteselect.visibility.model import Samples
 from siteselect.visibility.roads import RoadSamples, display_ref, sample_roads
 from siteselect.visibility.terrain import Terrain, building_heights, burn_buildings, read_ground
-from siteselect.visibility.traffic import check_defaults, class_defaults, sample_volumes
+from siteselect.visibility.traffic import (
+    Volumes,
+    check_defaults,
+    class_defaults,
+    sample_volumes,
+)
 
 if TYPE_CHECKING:
     from siteselect.study import Study
@@ -271,15 +276,23 @@ def _overlay(
     return [Overlay(name, "polygons", frame, "label", size_column="exposure_per_day", show=False)]
 
 
-@register(VisibilitySpec)
-def measure(spec: VisibilitySpec, study: Study) -> Measurement:
-    """Daily exposure at each candidate's best cell, with the sentence saying it."""
-    # the compiled kernel (numba, ~100 MB) is imported only when a run measures visibility
-    from siteselect.visibility import exposure as grid
+def _samples_key(spec: VisibilitySpec) -> str:
+    """What the road samples and their volumes depend on (not the candidates)."""
+    fields = ("roads", "spacing_m", "traffic", "volume_column", "volumes_per_day")
+    fields += ("count_max_snap_m", "count_max_gap_km")
+    return repr([(f, getattr(spec, f)) for f in fields])
 
-    height_ft = building_height_ft(spec, study)
-    max_m = spec.max_km * 1000.0
-    geoms = study.candidates.geometry.to_numpy()
+
+def road_samples(spec: VisibilitySpec, study: Study) -> tuple[RoadSamples, Volumes]:
+    """The counted roads' samples over the whole network and their volumes, computed once
+    per run and kept in ``study.shared`` (the Dask engine broadcasts them).
+
+    Counts join the nearest sampled road of the whole network, whatever the candidates.
+    """
+    memo = study.shared.setdefault("visibility_samples", {})
+    key = _samples_key(spec)
+    if key in memo:
+        return memo[key]
     defaults = class_defaults(spec.volumes_per_day)
     classes = tuple(dict.fromkeys(spec.roads))
     check_defaults(classes, defaults)
@@ -291,10 +304,6 @@ def measure(spec: VisibilitySpec, study: Study) -> Measurement:
             f"roads: the network has no road of class {', '.join(classes)} "
             f"(it has {', '.join(present[:12])}); count other classes"
         )
-    region = grid.bounds_around(geoms, max_m)
-    xmin, ymin, xmax, ymax = region
-    near = (samples.x >= xmin) & (samples.x <= xmax) & (samples.y >= ymin) & (samples.y <= ymax)
-    samples = samples.select(near)
     counts = study.vector(spec.traffic) if spec.traffic is not None else None
     volumes = sample_volumes(
         samples,
@@ -306,7 +315,39 @@ def measure(spec: VisibilitySpec, study: Study) -> Measurement:
         max_snap_m=spec.count_max_snap_m,
         max_gap_m=spec.count_max_gap_km * 1000.0,
     )
+    memo[key] = (samples, volumes)
+    return samples, volumes
+
+
+def prepare(spec: VisibilitySpec, study: Study) -> None:
+    """The road samples and volumes, once for the run (see :func:`road_samples`)."""
+    road_samples(spec, study)
+
+
+@register(VisibilitySpec, prepare=prepare)
+def measure(spec: VisibilitySpec, study: Study) -> Measurement:
+    """Daily exposure at each candidate's best cell, with the sentence saying it.
+
+    A candidate's value depends on the candidate only, not on the others: the
+    grid is aligned on the DEM (or on multiples of ``cell_m``), and every road
+    sample whose cell may lie within ``max_km`` of a candidate cell is kept
+    (two cells of margin), so that a subset of the candidates (a partition of
+    the Dask engine) gets the same values.
+    """
+    # the compiled kernel (numba, ~100 MB) is imported only when a run measures visibility
+    from siteselect.visibility import exposure as grid
+
+    height_ft = building_height_ft(spec, study)
+    max_m = spec.max_km * 1000.0
+    geoms = study.candidates.geometry.to_numpy()
+    every_sample, every_volume = road_samples(spec, study)
+    xmin, ymin, xmax, ymax = grid.bounds_around(geoms, max_m)
     terrain = _terrain(spec, study, (xmin - max_m, ymin - max_m, xmax + max_m, ymax + max_m))
+    margin = 2.0 * max(terrain.dx, terrain.dy)
+    x, y = every_sample.x, every_sample.y
+    near = (x >= xmin - margin) & (x <= xmax + margin) & (y >= ymin - margin) & (y <= ymax + margin)
+    samples = every_sample.select(near)
+    volumes = every_volume.select(near)
     kernel_samples, usable = grid.kernel_samples(terrain, samples, volumes.aadt, spec.eye_height_m)
     step = round(spec.map_cell_m / terrain.dx) if spec.map_cell_m > 0 else 0
     targets = grid.candidate_targets(terrain, geoms, max(step, 1) if step else 0)

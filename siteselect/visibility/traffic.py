@@ -94,6 +94,10 @@ class Volumes:
     counted: np.ndarray
     record: dict[str, Any] = field(default_factory=dict)
 
+    def select(self, keep: np.ndarray) -> Volumes:
+        """The volumes of the samples ``keep`` selects (the record is the whole set's)."""
+        return Volumes(self.aadt[keep], self.counted[keep], self.record)
+
 
 def class_defaults(overrides: dict[str, float]) -> dict[str, float]:
     """The default AADT per class with the config's ``volumes_per_day`` applied."""

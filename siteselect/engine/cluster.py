@@ -1,0 +1,194 @@
+"""The Dask side of the ``dask`` engine: connect, broadcast, map the partitions, gather.
+
+Dask (``dask.distributed``) is an optional dependency: ``pip install
+'siteselect[dask]'``. Without ``--scheduler`` a ``LocalCluster`` of worker
+processes is started on this machine (one thread each: the cores are the
+workers); with ``--scheduler ADDRESS`` the run uses that cluster's workers,
+which must be able to read the input files at the same paths (shared or
+object storage) and import the same siteselect version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from siteselect._errors import ConfigError, EngineError
+from siteselect.engine.options import EngineOptions
+from siteselect.engine.partitions import hilbert_partitions, merge_diagnostics, merge_measurements
+from siteselect.engine.worker import Entry, PartitionResult, measure_partition, shell_of
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from siteselect.criteria.base import Measurement
+    from siteselect.study import Study
+
+logger = logging.getLogger(__name__)
+
+INSTALL_HINT = "install it with: pip install 'siteselect[dask]'"
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise ConfigError(
+            f"--engine dask: Dask (dask.distributed) is not installed; {INSTALL_HINT}"
+        ) from None
+    return distributed
+
+
+@contextlib.contextmanager
+def connected(options: EngineOptions) -> Iterator[Client]:
+    """A client of ``options.scheduler``, or of a new ``LocalCluster`` (closed on exit).
+
+    Raises
+    ------
+    EngineError
+        The scheduler cannot be reached within ``options.connect_timeout_s``.
+    """
+    distributed = _distributed()
+    cluster = None
+    if options.scheduler is not None:
+        try:
+            client = distributed.Client(
+                options.scheduler, timeout=options.connect_timeout_s, set_as_default=False
+            )
+        except (OSError, TimeoutError) as exc:
+            raise EngineError(
+                f"--scheduler {options.scheduler}: cannot reach the Dask scheduler "
+                f"({type(exc).__name__}: {exc}); check the address (tcp://host:8786) and that "
+                "the scheduler is running and reachable from this machine"
+            ) from None
+    else:
+        cluster = distributed.LocalCluster(
+            n_workers=options.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # a free port: never clash with a running cluster
+            silence_logs=logging.CRITICAL,  # a task's error is reported by the run
+        )
+        client = distributed.Client(cluster, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def measure_on_cluster(
+    study: Study, entries: list[Entry], options: EngineOptions
+) -> tuple[list[Measurement], list[dict[str, Any]]]:
+    """Measure ``entries`` for every candidate, partition by partition on the cluster.
+
+    Returns
+    -------
+    (measurements, diagnostics)
+        Per entry, the measurement of every candidate (study order) and the
+        diagnostics its partitions wrote, merged. A summary of the partitions
+        (sizes, seconds, peak memory per worker, broadcast time) goes to
+        ``study.diagnostics["engine"]``.
+    """
+    distributed = _distributed()
+    n = len(study.candidates)
+    with connected(options) as client:
+        workers = len(client.scheduler_info().get("workers", {}))
+        if workers == 0:
+            client.wait_for_workers(1, timeout=options.connect_timeout_s)
+            workers = len(client.scheduler_info().get("workers", {}))
+        count = options.partition_count(n, workers)
+        positions = hilbert_partitions(study.candidates.geometry, count)
+        start = time.perf_counter()
+        shell = client.scatter(shell_of(study), broadcast=True, hash=False)
+        broadcast_s = time.perf_counter() - start
+        parts = client.scatter([study.candidates.iloc[p] for p in positions], hash=False)
+        logger.info(
+            "dask: %d candidates in %d partitions on %d worker(s); study broadcast in %.2f s",
+            n,
+            len(positions),
+            workers,
+            broadcast_s,
+        )
+        futures = client.map(measure_partition, parts, shell=shell, entries=entries, pure=False)
+        results = _gather(distributed, client, futures, positions)
+    measurements = [
+        merge_measurements([r.measurements[i] for r in results], positions)
+        for i in range(len(entries))
+    ]
+    diagnostics = [
+        merge_diagnostics([r.diagnostics[i] for r in results]) for i in range(len(entries))
+    ]
+    study.diagnostics["engine"] = _record(options, workers, results, broadcast_s, entries)
+    return measurements, diagnostics
+
+
+def _gather(
+    distributed: Any, client: Client, futures: list[Any], positions: list[Any]
+) -> list[PartitionResult]:
+    """The partitions' results in order; on an error, the rest cancelled and the first
+    failing partition's error raised (a lost worker as an :class:`EngineError`)."""
+    index = {f.key: i for i, f in enumerate(futures)}
+    results: dict[int, PartitionResult] = {}
+    failed: dict[int, BaseException] = {}
+    for future in distributed.as_completed(futures, loop=client.loop):
+        i = index[future.key]
+        if future.status == "error":
+            failed[i] = future.exception()
+            for later in futures[i + 1 :]:
+                later.cancel()
+            continue
+        if future.cancelled():
+            continue
+        results[i] = future.result()
+        logger.info(
+            "dask: partition %d/%d (%d candidates) measured in %.2f s on %s (peak %.0f MB)",
+            i + 1,
+            len(futures),
+            results[i].candidates,
+            results[i].seconds,
+            results[i].worker,
+            results[i].peak_rss_mb,
+        )
+    if failed:
+        i = min(failed)
+        exc = failed[i]
+        if type(exc).__name__ == "KilledWorker":
+            raise EngineError(
+                f"dask: the worker measuring partition {i + 1} of {len(futures)} "
+                f"({len(positions[i])} candidates) died (out of memory?); give the workers "
+                "more memory or cut the candidates into more --partitions"
+            ) from None
+        raise exc
+    return [results[i] for i in range(len(futures))]
+
+
+def _record(
+    options: EngineOptions,
+    workers: int,
+    results: list[PartitionResult],
+    broadcast_s: float,
+    entries: list[Entry],
+) -> dict[str, Any]:
+    """run.json ``diagnostics.engine``: the cluster, the partitions and what they cost."""
+    by_worker: dict[str, float] = {}
+    for r in results:
+        by_worker[r.worker] = max(by_worker.get(r.worker, 0.0), r.peak_rss_mb)
+    return {
+        "name": "dask",
+        "scheduler": options.scheduler or "LocalCluster",
+        "workers": workers,
+        "partitions": len(results),
+        "partition_candidates": [r.candidates for r in results],
+        "partition_seconds": [round(r.seconds, 3) for r in results],
+        "peak_rss_mb_by_worker": {w: round(v, 1) for w, v in sorted(by_worker.items())},
+        "broadcast_s": round(broadcast_s, 3),
+        "measured_on_workers": [f"{section}.{name}" for section, name, _ in entries],
+        "merged": "per-candidate values put back in the candidates' order; diagnostics "
+        "merged over partitions (counts summed, largest values and percentiles the "
+        "largest partition's)",
+    }
