@@ -22,6 +22,7 @@ import geopandas as gpd
 
 from siteselect.config.model import ensure_kinds
 from siteselect.criteria.base import REGISTRY, KindSpec, Measurement, named_entry
+from siteselect.network import RoadGraph
 from siteselect.study import Study
 
 Entry = tuple[str, str, KindSpec]
@@ -61,18 +62,61 @@ class PartitionResult:
     worker: str = ""
 
 
+class NotBroadcast:
+    """Stands in for a large attribute the workers do not receive: any use is an error
+    naming it (rather than a silently empty value)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def _refuse(self) -> RuntimeError:
+        what = self.__dict__.get("what", "this attribute")
+        return RuntimeError(
+            f"{what} is not broadcast to the Dask workers; compute what needs it in the "
+            "kind's prepare (see siteselect.criteria.base.register)"
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise self._refuse()
+
+    def __getitem__(self, key: object) -> Any:
+        raise self._refuse()
+
+    def __len__(self) -> int:
+        raise self._refuse()
+
+
+def _graph_for_partitions(graph: RoadGraph) -> RoadGraph:
+    """The road graph as the partitions need it: nodes, matrix, reach masks and snapping
+    trees, without the edge table (half the graph's bytes: only ``prepare`` and the
+    map use it, on the client) nor the search contractions."""
+    graph.routable("depart")  # the reach masks: graph-wide, computed once here
+    return dataclasses.replace(
+        graph,
+        edges=NotBroadcast("road_graph.edges"),  # type: ignore[arg-type]
+        _reverse=None,
+        _trees=dict(graph._trees),
+        _reach=dict(graph._reach),
+        contractions={},
+    )
+
+
 def shell_of(study: Study) -> Study:
     """The study without its candidates: what every partition shares (broadcast once).
 
-    The layers already read, the road graph and the candidate-independent
-    results of ``prepare`` travel with it; the reference region is computed
-    first, as it comes from the whole set of candidates.
+    The layers already read, the road graph (without its edge table) and the
+    candidate-independent results of ``prepare`` travel with it; the reference
+    region is computed first, as it comes from the whole set of candidates.
     """
     study.reference  # noqa: B018 (computed now from every candidate, kept in the shell)
+    graph = study.loaded_road_graph
     return dataclasses.replace(
         study,
         candidates=study.candidates.iloc[:0],
         shared={k: v for k, v in study.shared.items() if k not in NOT_BROADCAST},
+        _graph=None if graph is None else _graph_for_partitions(graph),
     )
 
 
