@@ -355,3 +355,18 @@ def test_dask_engine_on_two_workers_writes_the_local_sites_csv(tmp_path: Path) -
     assert "constraints.airspace" in engine["measured_on_workers"]
     snapping = run["diagnostics"]["snapping"]["candidates"]
     assert snapping["points"] == run["counts"]["candidates"]
+
+
+def test_a_worker_that_cannot_read_an_input_is_named() -> None:
+    distributed = pytest.importorskip("distributed")
+    from siteselect.engine.cluster import check_worker_inputs, unreadable
+
+    here = str(Path(__file__))
+    assert unreadable([here, "/no/such/pga.tif"]) == ["/no/such/pga.tif"]
+    with (
+        distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        check_worker_inputs(client, [here])
+        with pytest.raises(EngineError, match=r"cannot read /no/such/pga.tif; the workers open"):
+            check_worker_inputs(client, [here, "/no/such/pga.tif"])

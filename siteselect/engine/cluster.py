@@ -96,26 +96,41 @@ def measure_on_cluster(
     """
     distributed = _distributed()
     n = len(study.candidates)
+    phases: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = round(now - clock, 3)
+        clock = now
+
     with connected(options) as client:
         workers = len(client.scheduler_info().get("workers", {}))
         if workers == 0:
             client.wait_for_workers(1, timeout=options.connect_timeout_s)
             workers = len(client.scheduler_info().get("workers", {}))
+        lap("connect or start the cluster")
+        check_worker_inputs(client, worker_inputs(study, entries))
+        lap("check the workers read the inputs")
         count = options.partition_count(n, workers)
         positions = hilbert_partitions(study.candidates.geometry, count)
-        start = time.perf_counter()
+        lap("Hilbert partitions")
         shell = client.scatter(shell_of(study), broadcast=True, hash=False)
-        broadcast_s = time.perf_counter() - start
+        lap("broadcast the study")
         parts = client.scatter([study.candidates.iloc[p] for p in positions], hash=False)
+        lap("send the partitions")
         logger.info(
             "dask: %d candidates in %d partitions on %d worker(s); study broadcast in %.2f s",
             n,
             len(positions),
             workers,
-            broadcast_s,
+            phases["broadcast the study"],
         )
         futures = client.map(measure_partition, parts, shell=shell, entries=entries, pure=False)
         results = _gather(distributed, client, futures, positions)
+        lap("measure the partitions and gather")
+    lap("close the cluster")
     measurements = [
         merge_measurements([r.measurements[i] for r in results], positions)
         for i in range(len(entries))
@@ -123,8 +138,54 @@ def measure_on_cluster(
     diagnostics = [
         merge_diagnostics([r.diagnostics[i] for r in results]) for i in range(len(entries))
     ]
-    study.diagnostics["engine"] = _record(options, workers, results, broadcast_s, entries)
+    lap("merge in the candidates' order")
+    study.diagnostics["engine"] = _record(options, workers, results, phases, entries)
     return measurements, diagnostics
+
+
+def worker_inputs(study: Study, entries: list[Entry]) -> list[str]:
+    """Files the workers open themselves: the rasters (read window by window per
+    partition); vector layers and the graph reach them in the broadcast study."""
+    paths = set()
+    for _, _, spec in entries:
+        for name in spec.layer_names():
+            layer = study.layer_spec(name)
+            if layer.is_raster:
+                paths.add(str(layer.source))
+    return sorted(paths)
+
+
+def unreadable(paths: list[str]) -> list[str]:
+    """The ``paths`` this process cannot open for reading (runs on each worker)."""
+    missing = []
+    for path in paths:
+        try:
+            with open(path, "rb") as stream:
+                stream.read(1)
+        except OSError:
+            missing.append(path)
+    return missing
+
+
+def check_worker_inputs(client: Client, paths: list[str]) -> None:
+    """Raise when a worker cannot read an input file at the path the client uses.
+
+    Raises
+    ------
+    EngineError
+        Naming the worker, the file and what to do.
+    """
+    if not paths:
+        return
+    found = client.run(unreadable, paths)
+    for worker, missing in sorted(found.items()):
+        if missing:
+            more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+            raise EngineError(
+                f"dask: worker {worker} cannot read {missing[0]}{more}; the workers open the "
+                "input rasters at the paths the config gives: put the inputs on storage every "
+                "worker mounts at the same path (a shared or object-storage mount)"
+            )
 
 
 def _gather(
@@ -171,7 +232,7 @@ def _record(
     options: EngineOptions,
     workers: int,
     results: list[PartitionResult],
-    broadcast_s: float,
+    phases: dict[str, float],
     entries: list[Entry],
 ) -> dict[str, Any]:
     """run.json ``diagnostics.engine``: the cluster, the partitions and what they cost."""
@@ -186,7 +247,8 @@ def _record(
         "partition_candidates": [r.candidates for r in results],
         "partition_seconds": [round(r.seconds, 3) for r in results],
         "peak_rss_mb_by_worker": {w: round(v, 1) for w, v in sorted(by_worker.items())},
-        "broadcast_s": round(broadcast_s, 3),
+        "broadcast_s": phases["broadcast the study"],
+        "client_s": phases,
         "measured_on_workers": [f"{section}.{name}" for section, name, _ in entries],
         "merged": "per-candidate values put back in the candidates' order; diagnostics "
         "merged over partitions (counts summed, largest values and percentiles the "
