@@ -113,6 +113,7 @@ def prepare_client(config_path: Path) -> tuple[Any, list[Any], dict[str, float]]
     """The study shell and the entries the workers measure, with what it took on the client."""
     from siteselect.config import load_config
     from siteselect.criteria.base import REGISTRY
+    from siteselect.engine.cluster import on_workers
     from siteselect.engine.worker import shell_of
     from siteselect.pipeline import _Measurer
     from siteselect.study import load_study
@@ -122,7 +123,7 @@ def prepare_client(config_path: Path) -> tuple[Any, list[Any], dict[str, float]]
     config = load_config(config_path)
     study = load_study(config)
     measurer = _Measurer(study)
-    entries = [e for e in measurer.pending(config) if REGISTRY[e[2].kind].plan is None]
+    entries = [e for e in measurer.pending(config) if on_workers(REGISTRY[e[2].kind])]
     times["load seed study"] = time.perf_counter() - start
     start = time.perf_counter()
     for _, _, spec in entries:

@@ -42,7 +42,7 @@ from siteselect.decision.scoring import (
 from siteselect.decision.sensitivity import Settings, analyse_table
 from siteselect.decision.separation import shadowed_by
 from siteselect.engine import EngineOptions
-from siteselect.engine.cluster import measure_on_cluster
+from siteselect.engine.cluster import measure_on_cluster, on_workers
 from siteselect.network.demand_searches import searches_of
 from siteselect.outputs.context import context_overlays
 from siteselect.outputs.manifest import build_manifest
@@ -137,7 +137,8 @@ class _Measurer:
         """Measure the entries left on the engine's cluster, partition by partition.
 
         Kinds with a ``plan`` are left to :meth:`__call__`: their values come out
-        of the shared searches, already computed here for every candidate. The
+        of the shared searches, already computed here for every candidate; so are
+        the kinds registered ``partitioned=False`` (see :func:`on_workers`). The
         graph-wide work of the others (their layers, the road graph, their
         ``prepare``) is done here once and broadcast (see :mod:`siteselect.engine`).
 
@@ -146,7 +147,7 @@ class _Measurer:
         list of (section, name, spec)
             The entries measured.
         """
-        entries = [e for e in self.pending(config) if REGISTRY[e[2].kind].plan is None]
+        entries = [e for e in self.pending(config) if on_workers(REGISTRY[e[2].kind])]
         if not entries:
             return []
         for section, name, spec in entries:
@@ -160,12 +161,11 @@ class _Measurer:
                 if prepare is not None:
                     prepare(spec, self.study)
         measurements, diagnostics = measure_on_cluster(self.study, entries, engine)
-        n = len(self.study.candidates)
         for (section, name, spec), measurement, produced in zip(
             entries, measurements, diagnostics, strict=True
         ):
             with named_entry(config, section, name):
-                measurement.check(n, spec.kind)
+                measurement = measurement.finished(self.study, spec.kind)
             self.cache[_measurement_key(spec)] = measurement
             self.produced[_measurement_key(spec)] = produced
             _merge_diagnostics(self.study.diagnostics, produced)
@@ -176,8 +176,7 @@ class _Measurer:
         if key not in self.cache:
             handler = REGISTRY[spec.kind]
             with named_entry(self.study.config, section, name):
-                measurement = handler.measure(spec, self.study)
-                measurement.check(len(self.study.candidates), spec.kind)
+                measurement = handler.measure(spec, self.study).finished(self.study, spec.kind)
             self.cache[key] = measurement
         return self.cache[key]
 

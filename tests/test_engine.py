@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ from siteselect.config import load_config
 from siteselect.criteria.base import REGISTRY, Measurement
 from siteselect.criteria.overlay import Overlay
 from siteselect.engine import EngineOptions
+from siteselect.engine.cluster import on_workers
 from siteselect.engine.partitions import (
     hilbert_partitions,
     merge_diagnostics,
@@ -288,7 +290,7 @@ def _partitioned_equals_whole(config_path: Path, split: str) -> None:
     study = load_study(config)
     measurer = _Measurer(study)
     measurer.plan(measurer.planned(config))
-    entries = [e for e in measurer.pending(config) if REGISTRY[e[2].kind].plan is None]
+    entries = [e for e in measurer.pending(config) if on_workers(REGISTRY[e[2].kind])]
     assert {e[2].kind for e in entries} >= {"airspace", "distance", "network_time", "raster_zonal"}
     whole = [REGISTRY[spec.kind].measure(spec, study) for _, _, spec in entries]
     n = len(study.candidates)
@@ -299,9 +301,10 @@ def _partitioned_equals_whole(config_path: Path, split: str) -> None:
         positions = [np.sort(p) for p in np.array_split(rng.permutation(n), 3)]
     shell = pickle.loads(pickle.dumps(shell_of(study)))  # as broadcast
     results = [measure_partition(study.candidates.iloc[p], shell, entries) for p in positions]
-    for i, (section, name, _) in enumerate(entries):
+    for i, (section, name, spec) in enumerate(entries):
         merged = merge_measurements([r.measurements[i] for r in results], positions)
-        expected = whole[i]
+        merged = merged.finished(study, spec.kind)
+        expected = whole[i].finished(study, spec.kind)
         where = f"{section}.{name}"
         np.testing.assert_array_equal(merged.values, expected.values, err_msg=where)
         for field in ("feature", "missing_reasons", "reasons", "exclusions"):
@@ -370,3 +373,36 @@ def test_a_worker_that_cannot_read_an_input_is_named() -> None:
         check_worker_inputs(client, [here])
         with pytest.raises(EngineError, match=r"cannot read /no/such/pga.tif; the workers open"):
             check_worker_inputs(client, [here, "/no/such/pga.tif"])
+
+
+def test_an_error_in_a_partition_reaches_the_user_located_and_the_rest_is_cancelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kind failing on one partition's candidates: its error, at the entry's YAML line,
+    from the first failing partition (threads of this process: the patched kind runs)."""
+    import dataclasses
+
+    distributed = pytest.importorskip("distributed")
+    from siteselect._errors import CriterionError
+    from siteselect.engine.cluster import measure_on_cluster
+
+    config = load_config(_config_copy(tmp_path, "demo.yaml"))
+    study = load_study(config)
+    bad = set(study.candidates["candidate_id"].iloc[::50])
+
+    def fails(spec: object, partition_study: object) -> Measurement:
+        ids = set(partition_study.candidates["candidate_id"])  # type: ignore[attr-defined]
+        raise CriterionError(f"cannot measure {sorted(ids & bad)[0]}")
+
+    handler = REGISTRY["airspace"]
+    monkeypatch.setitem(REGISTRY, "airspace", dataclasses.replace(handler, measure=fails))
+    entries = [("constraints", "airspace", config.constraints["airspace"])]
+    with distributed.LocalCluster(n_workers=2, processes=False, dashboard_address=":0") as cluster:
+        options = EngineOptions("dask", scheduler=cluster.scheduler_address, partitions=4)
+        with pytest.raises(CriterionError) as raised:
+            measure_on_cluster(study, entries, options)
+    message = str(raised.value)
+    assert re.match(r".*demo\.yaml:39: constraints\.airspace: cannot measure \S+$", message)
+    first = hilbert_partitions(study.candidates.geometry, 4)[0]
+    first_bad = sorted(set(study.candidates["candidate_id"].iloc[first]) & bad)[0]
+    assert message.endswith(f"cannot measure {first_bad}")

@@ -14,8 +14,10 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
+from siteselect._errors import LayerError
 from siteselect.config import LayerSpec, load_config
 from siteselect.criteria import raster_zonal, seismic
+from siteselect.criteria.base import Measurement
 from siteselect.criteria.raster_zonal import (
     AmplificationSpec,
     CoverageSpec,
@@ -111,6 +113,11 @@ class _Config:
         return ".".join(loc)
 
 
+def _measure(spec: RasterZonalSpec, study: _Study) -> Measurement:
+    """The kind's measurement of every candidate, finished as the pipeline does."""
+    return raster_zonal.measure(spec, study).finished(study, "raster_zonal")  # type: ignore[arg-type]
+
+
 class _Study:
     """What raster_zonal reads from a Study: candidates, layer specs, config.where."""
 
@@ -199,7 +206,7 @@ def test_amplification_per_cell_equals_naive(grids: dict[str, Path]) -> None:
         amplification=AmplificationSpec(vs30_layer="vs30"),
         coverage=CoverageSpec(policy="ignore"),
     )
-    got = raster_zonal.measure(spec, _Study(parcels, _with_units(grids["pga"], grids["vs30"])))
+    got = _measure(spec, _Study(parcels, _with_units(grids["pga"], grids["vs30"])))
     with rasterio.open(grids["pga"]) as p, rasterio.open(grids["vs30"]) as v:
         pga, vs30 = p.read(1), v.read(1)
     for i, geom in enumerate(parcels.geometry):
@@ -242,7 +249,7 @@ def test_amplification_per_parcel_when_grids_differ(grids: dict[str, Path], tmp_
     spec = RasterZonalSpec(
         kind="raster_zonal", layer="pga", amplification=AmplificationSpec(vs30_layer="vs30")
     )
-    got = raster_zonal.measure(spec, _Study(parcels, _with_units(grids["pga"], lonlat)))
+    got = _measure(spec, _Study(parcels, _with_units(grids["pga"], lonlat)))
     pga_max = 0.1 + 0.06 * 4
     assert got.values[0] == pytest.approx(
         seismic.f_pga(np.array(["D"]), np.array([pga_max]))[0] * pga_max
@@ -253,7 +260,7 @@ def test_amplification_per_parcel_when_grids_differ(grids: dict[str, Path], tmp_
 def test_percentile_stat_and_exclusion_of_uncovered(grids: dict[str, Path]) -> None:
     parcels = _parcels((0, 0, 1000, 100), (900, 0, 1300, 100))  # the second is 75% outside
     spec = RasterZonalSpec(kind="raster_zonal", layer="pga", stat="p90")
-    got = raster_zonal.measure(spec, _Study(parcels, grids))
+    got = _measure(spec, _Study(parcels, grids))
     # ten equal cells 0.10..0.64: 90% of the area is at or below the 9th value
     assert got.values[0] == pytest.approx(0.1 + 0.06 * 8)
     assert np.isnan(got.values[1])
@@ -291,9 +298,7 @@ def test_vs30_socal_sampled_for_utm_parcels_is_in_range(shared_data: Path) -> No
     vs30 = shared_data / "rasters" / "vs30_socal.tif"
     for stat in ("min", "max", "mean", "p90"):
         spec = RasterZonalSpec(kind="raster_zonal", layer="vs30", stat=stat)
-        got = raster_zonal.measure(
-            spec, _Study(parcels.assign(candidate_id=parcels["apn"]), {"vs30": vs30})
-        )
+        got = _measure(spec, _Study(parcels.assign(candidate_id=parcels["apn"]), {"vs30": vs30}))
         assert np.isfinite(got.values).all()
         assert ((got.values >= 180) & (got.values <= 760)).all(), got.values
         assert (got.extra_columns["covered_fraction"] == 1.0).all()
@@ -351,3 +356,28 @@ criteria:
     assert not others["excluded"].any(), others["exclusion_reason"].tolist()
     assert (others["raw_fault_distance"] > 150).all()
     assert ((others["raw_soft_soil"] >= 180) & (others["raw_soft_soil"] <= 760)).all()
+
+
+def test_worst_coverage_and_the_overlap_check_see_every_partition(
+    grids: dict[str, Path],
+) -> None:
+    """Measured in two partitions (the Dask engine) and finished once, a parcel outside
+    the raster gets the worst value of the *whole* set, as measured all at once; a
+    partition entirely outside the raster is no error when another one is covered."""
+    from siteselect.engine.partitions import merge_measurements
+
+    parcels = _parcels((0, 0, 1000, 100), (5000, 5000, 5100, 5100), (0, 0, 100, 100))
+    spec = RasterZonalSpec(kind="raster_zonal", layer="pga", coverage={"policy": "worst"})
+    whole = _measure(spec, _Study(parcels, grids))
+    positions = [np.array([0, 2]), np.array([1])]
+    parts = [raster_zonal.measure(spec, _Study(parcels.iloc[p], grids)) for p in positions]
+    merged = merge_measurements(parts, positions).finished(
+        _Study(parcels, grids),  # type: ignore[arg-type]
+        "raster_zonal",
+    )
+    np.testing.assert_array_equal(merged.values, whole.values)
+    assert merged.values[1] == whole.values[0]  # the worst value observed, from partition 1
+    assert list(merged.extra_columns["coverage"]) == list(whole.extra_columns["coverage"])
+    outside = _Study(parcels.iloc[[1]], grids)
+    with pytest.raises(LayerError, match="covers none of the 1 candidates"):
+        _measure(spec, outside)

@@ -93,7 +93,7 @@ def _numbers(series: pd.Series, spec: AttributeSpec) -> np.ndarray:
     return values.to_numpy(dtype="float64", na_value=np.nan)
 
 
-@register(AttributeSpec)
+@register(AttributeSpec, partitioned=False)  # a column read: on the client, whole-column checks
 def measure(spec: AttributeSpec, study: Study) -> Measurement:
     """The column's values (numbers), or its categories' scores (categorical)."""
     try:

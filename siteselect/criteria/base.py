@@ -27,6 +27,7 @@ and the results must equal one measurement of all candidates.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -80,12 +81,16 @@ class Measurement:
         Optional per-candidate reason the kind itself excludes the candidate
         whenever it is used as a constraint, whatever the bounds ("" = none),
         e.g. ``inside KNKX RWY 24R APZ I``.
-    all_missing : callable or None
-        ``all_missing(measurement)`` gives the error to raise when *no* candidate
-        has a value (a network that cannot reach any target). The pipeline checks
-        it on the whole set of candidates, so that a partition of them (the Dask
-        engine) does not raise it for its own part. Must be picklable (a module
-        function or a ``functools.partial`` of one).
+    finish : callable or None
+        ``finish(measurement, study)`` -> the measurement after what needs every
+        candidate at once: a check that no candidate at all has a value, a
+        coverage policy using the worst value observed. The pipeline calls it
+        once on the whole set (:meth:`finished`), after the partitions of the Dask
+        engine are merged, so that ``measure`` itself stays per candidate. Must
+        be picklable (a module function, or a ``functools.partial`` of one).
+    scratch : dict
+        Per-candidate arrays only ``finish`` reads (merged like ``extra_columns``,
+        dropped once finished).
     """
 
     values: np.ndarray
@@ -100,14 +105,22 @@ class Measurement:
     overlays: list[Overlay] = field(default_factory=list)
     reasons: np.ndarray | None = None
     exclusions: np.ndarray | None = None
-    all_missing: Callable[[Measurement], Exception] | None = None
+    finish: Callable[[Measurement, Study], Measurement] | None = None
+    scratch: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def check(self, n: int, kind: str) -> None:
-        """Raise when the measurement has not ``n`` values, or ``all_missing`` applies."""
+    def finished(self, study: Study, kind: str) -> Measurement:
+        """The measurement of all of ``study``'s candidates with ``finish`` applied.
+
+        Raises
+        ------
+        RuntimeError
+            The kind returned a value per candidate of another set.
+        """
+        n = len(study.candidates)
         if len(self.values) != n:
             raise RuntimeError(f"{kind} returned {len(self.values)} values for {n} candidates")
-        if self.all_missing is not None and n and np.isnan(self.values).all():
-            raise self.all_missing(self)
+        done = self if self.finish is None else self.finish(self, study)
+        return dataclasses.replace(done, finish=None, scratch={})
 
 
 MeasureFn = Callable[[Any, "Study"], Measurement]
@@ -124,13 +137,18 @@ class KindHandler:
     measure: MeasureFn
     plan: PlanFn | None = None
     prepare: PrepareFn | None = None
+    partitioned: bool = True
 
 
 REGISTRY: dict[str, KindHandler] = {}
 
 
 def register(
-    spec_class: type[KindSpec], *, plan: PlanFn | None = None, prepare: PrepareFn | None = None
+    spec_class: type[KindSpec],
+    *,
+    plan: PlanFn | None = None,
+    prepare: PrepareFn | None = None,
+    partitioned: bool = True,
 ) -> Callable[[MeasureFn], MeasureFn]:
     """Register ``measure`` as the implementation of ``spec_class``'s kind.
 
@@ -139,13 +157,20 @@ def register(
     docstring); ``prepare`` (optional) does the kind's work that does not depend
     on the candidates (a Dijkstra over the whole graph) and keeps it in
     ``study.shared`` for ``measure`` to look up: the Dask engine calls it once on
-    the client and broadcasts the result to every partition.
+    the client and broadcasts the result to every partition. ``partitioned=False``
+    keeps a kind on the client under the Dask engine: one that only reads the
+    candidates' own columns costs less than shipping its values back.
     """
     name = register_spec(spec_class)
 
     def decorator(measure: MeasureFn) -> MeasureFn:
         REGISTRY[name] = KindHandler(
-            name=name, spec_class=spec_class, measure=measure, plan=plan, prepare=prepare
+            name=name,
+            spec_class=spec_class,
+            measure=measure,
+            plan=plan,
+            prepare=prepare,
+            partitioned=partitioned,
         )
         return measure
 

@@ -262,11 +262,13 @@ def cached_node_seconds(spec: NetworkTimeSpec, study: Study) -> tuple[np.ndarray
     return memo[key]
 
 
-def _no_route_error(target: str, measurement: Measurement) -> NetworkError:
-    """The error when no candidate has a route (checked over all candidates)."""
+def _some_route(target: str, measurement: Measurement, study: Study) -> Measurement:
+    """``finish``: raise when no candidate at all has a route (checked on every candidate)."""
+    if len(measurement.values) == 0 or not np.isnan(measurement.values).all():
+        return measurement
     far = np.asarray(measurement.extra_columns["off_network"], dtype=bool)
     unreachable = np.isnan(measurement.values) & ~far
-    return NetworkError(
+    raise NetworkError(
         f"network.source: no candidate has a road route to {target.replace('_', ' ')} "
         f"({int(far.sum())} beyond network.max_snap_m, {int(unreachable.sum())} "
         "unreachable); check that the network covers the study area"
@@ -308,5 +310,5 @@ def measure(spec: NetworkTimeSpec, study: Study) -> Measurement:
         phrase_low=phrase,
         phrase_high=phrase,
         overlays=overlays,
-        all_missing=functools.partial(_no_route_error, spec.to),
+        finish=functools.partial(_some_route, spec.to),
     )

@@ -23,6 +23,8 @@ largest F_PGA over the site classes the parcel's Vs30 range spans.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import re
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
@@ -377,21 +379,45 @@ def plausibility_rule(unit: Unit | None, names: str) -> Plausible | None:
     return None
 
 
-def _check_overlap(
-    spec: RasterZonalSpec, study: Study, src: rasterio.io.DatasetReader, zonal: ZonalResult
-) -> None:
-    """Raise when the raster covers no candidate at all (wrong CRS or extent)."""
-    layer = study.layer_spec(spec.layer)
-    if layer.allow_outside or len(zonal.inside_fraction) == 0 or (zonal.inside_fraction > 0).any():
-        return
+def _raster_extent(src: rasterio.io.DatasetReader) -> str:
+    """``raster lon ..., lat ... in its CRS ...`` for messages."""
     west, south, east, north = rasterio.warp.transform_bounds(src.crs, "EPSG:4326", *src.bounds)
-    lon0, lat0, lon1, lat1 = study.candidates.geometry.to_crs("EPSG:4326").total_bounds
-    raise LayerError(
-        f"{_where(study, spec.layer)}: {layer.source.name}: covers none of the "
-        f"{len(zonal.inside_fraction)} candidates (raster lon {west:.3f}..{east:.3f}, "
-        f"lat {south:.3f}..{north:.3f} in its CRS {src.crs.to_string()}; candidates lon "
-        f"{lon0:.3f}..{lon1:.3f}, lat {lat0:.3f}..{lat1:.3f}); check the raster's CRS and "
-        "extent, or set allow_outside: true to let coverage: decide"
+    return (
+        f"raster lon {west:.3f}..{east:.3f}, lat {south:.3f}..{north:.3f} in its CRS "
+        f"{src.crs.to_string()}"
+    )
+
+
+def _finish(
+    spec: RasterZonalSpec, raster_extent: str, measurement: Measurement, study: Study
+) -> Measurement:
+    """``finish``, over every candidate at once: refuse a raster that covers none of them
+    (wrong CRS or extent), then apply the coverage policy (``worst`` uses the worst
+    value observed over all candidates)."""
+    layer = study.layer_spec(spec.layer)
+    inside_base = measurement.scratch["inside_base"]
+    if not layer.allow_outside and len(inside_base) and not (inside_base > 0).any():
+        lon0, lat0, lon1, lat1 = study.candidates.geometry.to_crs("EPSG:4326").total_bounds
+        raise LayerError(
+            f"{_where(study, spec.layer)}: {layer.source.name}: covers none of the "
+            f"{len(inside_base)} candidates ({raster_extent}; candidates lon "
+            f"{lon0:.3f}..{lon1:.3f}, lat {lat0:.3f}..{lat1:.3f}); check the raster's CRS and "
+            "extent, or set allow_outside: true to let coverage: decide"
+        )
+    covered = measurement.scratch["covered"]
+    values, flags = apply_coverage(
+        measurement.values, covered, measurement.extra_columns["coverage"], spec.coverage
+    )
+    flagged = int((flags != "").sum())
+    if flagged:
+        logger.warning(
+            "%s: %d candidate(s) not fully on data (policy %s)",
+            spec.layer,
+            flagged,
+            spec.coverage.policy,
+        )
+    return dataclasses.replace(
+        measurement, values=values, extra_columns={**measurement.extra_columns, "coverage": flags}
     )
 
 
@@ -440,7 +466,8 @@ def measure(spec: RasterZonalSpec, study: Study) -> Measurement:
             spec.percentiles(),
             labels=candidate_labels(study.candidates),
         )
-        _check_overlap(spec, study, src, zonal)
+        raster_extent = _raster_extent(src)
+        inside_base = zonal.inside_fraction
         values = zonal.stat(spec.stat)
         covered, inside = zonal.covered_fraction, zonal.inside_fraction
         extra: dict[str, np.ndarray] = {}
@@ -459,15 +486,6 @@ def measure(spec: RasterZonalSpec, study: Study) -> Measurement:
     values = values * factor
     unit_label = unit.label if target is None else target.name
     flags = coverage_flags(covered, inside)
-    values, flags = apply_coverage(values, covered, flags, spec.coverage)
-    flagged = int((flags != "").sum())
-    if flagged:
-        logger.warning(
-            "%s: %d candidate(s) not fully on data (policy %s)",
-            spec.layer,
-            flagged,
-            spec.coverage.policy,
-        )
     if spec.coverage.policy == "exclude":
         missing = (
             f"less than {spec.coverage.min_fraction:.0%} of the parcel has {data} data "
@@ -487,4 +505,6 @@ def measure(spec: RasterZonalSpec, study: Study) -> Measurement:
         missing_reason=missing,
         phrase_low=f"{spec.stat} {spec.layer} over the parcel is {{value}}",
         phrase_high=f"{spec.stat} {spec.layer} over the parcel is {{value}}",
+        scratch={"covered": covered, "inside_base": inside_base},
+        finish=functools.partial(_finish, spec, raster_extent),
     )

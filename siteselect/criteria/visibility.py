@@ -30,6 +30,7 @@ volumes used (counts joined, defaults by class and their source) and timings.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
@@ -201,12 +202,6 @@ def _terrain(spec: VisibilitySpec, study: Study, bounds: tuple[float, ...]) -> T
     ground, transform = read_ground(
         layer.source, band, to_m, study.crs, bounds, spec.cell_m, f"layers.{spec.ground}"
     )
-    if not np.isfinite(ground).any():
-        raise LayerError(
-            f"{study.config.where(('layers', spec.ground))}: {layer.source.name}: no ground "
-            "elevation within max_km of the candidates (nodata, or a raster of another "
-            "region); check its extent and CRS"
-        )
     check_plausible(
         ELEVATION,
         ground,
@@ -274,6 +269,13 @@ def _overlay(
     frame = frame.dissolve(by=["label", "exposure_per_day"], as_index=False)
     name = f"Visibility: {what} a day that see the building"
     return [Overlay(name, "polygons", frame, "label", size_column="exposure_per_day", show=False)]
+
+
+def _some_ground(message: str, measurement: Measurement, study: Study) -> Measurement:
+    """``finish``: raise when no candidate at all has ground under it (every candidate)."""
+    if len(measurement.values) and np.isnan(measurement.values).all():
+        raise LayerError(message)
+    return measurement
 
 
 def _samples_key(spec: VisibilitySpec) -> str:
@@ -423,6 +425,12 @@ def measure(spec: VisibilitySpec, study: Study) -> Measurement:
             dtype=object,
         ),
         overlays=_overlay(terrain, targets, lattice_values, spec, step),
+        finish=functools.partial(
+            _some_ground,
+            f"{study.config.where(('layers', spec.ground))}: "
+            f"{study.layer_spec(spec.ground).source.name}: no ground elevation under any "
+            "candidate (nodata, or a raster of another region); check its extent and CRS",
+        ),
     )
 
 

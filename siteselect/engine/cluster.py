@@ -24,7 +24,7 @@ from siteselect.engine.worker import Entry, PartitionResult, measure_partition, 
 if TYPE_CHECKING:
     from distributed import Client
 
-    from siteselect.criteria.base import Measurement
+    from siteselect.criteria.base import KindHandler, Measurement
     from siteselect.study import Study
 
 logger = logging.getLogger(__name__)
@@ -141,6 +141,13 @@ def measure_on_cluster(
     lap("merge in the candidates' order")
     study.diagnostics["engine"] = _record(options, workers, results, phases, entries)
     return measurements, diagnostics
+
+
+def on_workers(handler: KindHandler) -> bool:
+    """Whether the Dask engine measures this kind on the workers: not the kinds whose
+    values come out of the shared searches (``plan``), nor those registered
+    ``partitioned=False``."""
+    return handler.plan is None and handler.partitioned
 
 
 def worker_inputs(study: Study, entries: list[Entry]) -> list[str]:

@@ -65,8 +65,9 @@ def merge_measurements(parts: list[Measurement], positions: list[np.ndarray]) ->
     """One measurement of every candidate from the partitions' measurements.
 
     Per-candidate arrays are concatenated and put back in the study's order;
-    the scalar fields (unit, label, phrases) come from the first partition;
-    overlays are merged by name (:func:`merge_overlays`).
+    the scalar fields (unit, label, phrases, ``finish``) come from the first
+    partition; overlays are merged by name (:func:`merge_overlays`). The result
+    is not finished: the pipeline applies ``finish`` to it, as to a local one.
     """
     order = np.concatenate(positions)
     inverse = np.empty(len(order), dtype=np.int64)
@@ -92,11 +93,14 @@ def merge_measurements(parts: list[Measurement], positions: list[np.ndarray]) ->
         ]
         return np.concatenate(filled)[inverse]
 
-    columns: dict[str, np.ndarray] = {}
-    for name in dict.fromkeys(k for part in parts for k in part.extra_columns):
-        column = joined([part.extra_columns.get(name) for part in parts])
-        assert column is not None
-        columns[name] = column
+    def joined_dict(field: str) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for name in dict.fromkeys(k for part in parts for k in getattr(part, field)):
+            column = joined([getattr(part, field).get(name) for part in parts])
+            assert column is not None
+            out[name] = column
+        return out
+
     values = joined([part.values for part in parts])
     assert values is not None
     return Measurement(
@@ -104,7 +108,7 @@ def merge_measurements(parts: list[Measurement], positions: list[np.ndarray]) ->
         unit=first.unit,
         label=first.label,
         feature=joined([p.feature for p in parts]),
-        extra_columns=columns,
+        extra_columns=joined_dict("extra_columns"),
         missing_reason=first.missing_reason,
         missing_reasons=joined([p.missing_reasons for p in parts]),
         phrase_low=first.phrase_low,
@@ -112,7 +116,8 @@ def merge_measurements(parts: list[Measurement], positions: list[np.ndarray]) ->
         overlays=merge_overlays([p.overlays for p in parts]),
         reasons=joined([p.reasons for p in parts]),
         exclusions=joined([p.exclusions for p in parts]),
-        all_missing=first.all_missing,
+        finish=first.finish,
+        scratch=joined_dict("scratch"),
     )
 
 
