@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from siteselect._errors import ConfigError, EngineError
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 INSTALL_HINT = "install it with: pip install 'siteselect[dask]'"
+
+PARTITIONS_IN_FLIGHT_PER_WORKER = 2
+"""Partitions on the cluster at once, per worker: one measured, one arriving."""
 
 
 def _distributed() -> Any:
@@ -118,8 +121,6 @@ def measure_on_cluster(
         lap("Hilbert partitions")
         shell = client.scatter(shell_of(study), broadcast=True, hash=False)
         lap("broadcast the study")
-        parts = client.scatter([study.candidates.iloc[p] for p in positions], hash=False)
-        lap("send the partitions")
         logger.info(
             "dask: %d candidates in %d partitions on %d worker(s); study broadcast in %.2f s",
             n,
@@ -127,9 +128,16 @@ def measure_on_cluster(
             workers,
             phases["broadcast the study"],
         )
-        futures = client.map(measure_partition, parts, shell=shell, entries=entries, pure=False)
-        results = _gather(distributed, client, futures, positions)
-        lap("measure the partitions and gather")
+        results = _run_partitions(
+            distributed,
+            client,
+            lambda i: study.candidates.iloc[positions[i]],
+            len(positions),
+            shell,
+            entries,
+            window=PARTITIONS_IN_FLIGHT_PER_WORKER * workers,
+        )
+        lap("send, measure and gather the partitions")
     lap("close the cluster")
     measurements = [
         merge_measurements([r.measurements[i] for r in results], positions)
@@ -195,44 +203,73 @@ def check_worker_inputs(client: Client, paths: list[str]) -> None:
             )
 
 
-def _gather(
-    distributed: Any, client: Client, futures: list[Any], positions: list[Any]
+def _run_partitions(
+    distributed: Any,
+    client: Client,
+    frame_of: Callable[[int], Any],
+    count: int,
+    shell: Any,
+    entries: list[Entry],
+    window: int,
 ) -> list[PartitionResult]:
-    """The partitions' results in order; on an error, the rest cancelled and the first
-    failing partition's error raised (a lost worker as an :class:`EngineError`)."""
-    index = {f.key: i for i, f in enumerate(futures)}
+    """Measure ``count`` partitions, at most ``window`` on the cluster at once.
+
+    Each partition is sent when a slot frees and released when its result is
+    back, so a worker holds the broadcast study and a couple of partitions, not
+    its share of every candidate. On an error, no further partition is sent, the
+    later ones are cancelled, and the first failing partition's error is raised
+    (a lost worker as an :class:`EngineError`).
+    """
     results: dict[int, PartitionResult] = {}
     failed: dict[int, BaseException] = {}
-    for future in distributed.as_completed(futures, loop=client.loop):
-        i = index[future.key]
+    running: dict[str, tuple[int, Any, Any]] = {}
+
+    def submit(i: int) -> Any:
+        part = client.scatter(frame_of(i), hash=False)
+        future = client.submit(measure_partition, part, shell, entries, pure=False)
+        running[future.key] = (i, future, part)
+        return future
+
+    queue = distributed.as_completed(
+        [submit(i) for i in range(min(window, count))], loop=client.loop
+    )
+    sent = min(window, count)
+    for future in queue:
+        i, _, part = running.pop(future.key)
         if future.status == "error":
             failed[i] = future.exception()
-            for later in futures[i + 1 :]:
-                later.cancel()
-            continue
-        if future.cancelled():
-            continue
-        results[i] = future.result()
-        logger.info(
-            "dask: partition %d/%d (%d candidates) measured in %.2f s on %s (peak %.0f MB)",
-            i + 1,
-            len(futures),
-            results[i].candidates,
-            results[i].seconds,
-            results[i].worker,
-            results[i].peak_rss_mb,
-        )
+        elif future.status == "finished":
+            results[i] = future.result()
+            logger.info(
+                "dask: partition %d/%d (%d candidates) measured in %.2f s on %s (peak %.0f MB)",
+                i + 1,
+                count,
+                results[i].candidates,
+                results[i].seconds,
+                results[i].worker,
+                results[i].peak_rss_mb,
+            )
+        future.release()
+        part.release()
+        if failed:
+            first = min(failed)
+            for j, other, _ in list(running.values()):
+                if j > first:
+                    other.cancel()
+        elif sent < count:
+            queue.add(submit(sent))
+            sent += 1
     if failed:
         i = min(failed)
         exc = failed[i]
         if type(exc).__name__ == "KilledWorker":
             raise EngineError(
-                f"dask: the worker measuring partition {i + 1} of {len(futures)} "
-                f"({len(positions[i])} candidates) died (out of memory?); give the workers "
+                f"dask: the worker measuring partition {i + 1} of {count} "
+                f"({len(frame_of(i))} candidates) died (out of memory?); give the workers "
                 "more memory or cut the candidates into more --partitions"
             ) from None
         raise exc
-    return [results[i] for i in range(len(futures))]
+    return [results[i] for i in range(count)]
 
 
 def _record(

@@ -125,7 +125,19 @@ def _snapshot(diagnostics: dict[str, Any]) -> dict[str, str]:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB (Linux reports KB, macOS bytes)."""
+    """This process's peak resident memory in MB.
+
+    Linux: ``VmHWM`` (the high-water mark of this process's own memory; not
+    ``ru_maxrss``, which a worker inherits from the large process that started
+    it); elsewhere ``ru_maxrss`` (KB on Linux and BSD, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 
