@@ -115,14 +115,14 @@ def prepare_client(config_path: Path) -> tuple[Any, list[Any], dict[str, float]]
     from siteselect.criteria.base import REGISTRY
     from siteselect.engine.cluster import on_workers
     from siteselect.engine.worker import shell_of
-    from siteselect.pipeline import _Measurer
+    from siteselect.measuring import Measurer
     from siteselect.study import load_study
 
     times: dict[str, float] = {}
     start = time.perf_counter()
     config = load_config(config_path)
     study = load_study(config)
-    measurer = _Measurer(study)
+    measurer = Measurer(study)
     entries = [e for e in measurer.pending(config) if on_workers(REGISTRY[e[2].kind])]
     times["load seed study"] = time.perf_counter() - start
     start = time.perf_counter()
@@ -265,7 +265,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         },
         "generate_s_per_partition_median": round(statistics.median(generate), 2),
         "peak_rss_mb_by_worker": {
-            w: {"after_first": round(v[0], 0), "after_last": round(v[-1], 0), "partitions": len(v)}
+            w: {
+                "after_first": round(v[0], 0),
+                "after_last": round(v[-1], 0),
+                "partitions": len(v),
+                "after_partition": {str(k): round(v[k - 1], 0) for k in _milestones(len(v))},
+            }
             for w, v in by_worker.items()
         },
         "client_values_mb": round(sum(v.nbytes for v in values) / 1e6, 1),
@@ -277,6 +282,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2))
     return result
+
+
+def _milestones(n: int) -> list[int]:
+    """1, 2, 5, 10, 20, 50... up to ``n`` (and ``n``): where to show a worker's memory."""
+    marks = [m for m in (1, 2, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200) if m < n]
+    return [*marks, n]
 
 
 def render(result: dict[str, Any]) -> str:
@@ -301,6 +312,8 @@ def render(result: dict[str, Any]) -> str:
             f"{memory['after_first']:,.0f} MB after its first, "
             f"{memory['after_last']:,.0f} MB after its last"
         )
+        curve = ", ".join(f"{k}: {v:,.0f}" for k, v in memory["after_partition"].items())
+        lines.append(f"    peak MB after partition {curve}")
     lines.append(
         f"  total {result['wall_s']:.1f} s; the client holds "
         f"{result['client_values_mb']:,.0f} MB of values; "

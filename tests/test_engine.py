@@ -35,7 +35,7 @@ from siteselect.engine.partitions import (
     merge_overlays,
 )
 from siteselect.engine.worker import measure_partition, shell_of
-from siteselect.pipeline import _Measurer
+from siteselect.measuring import Measurer
 from siteselect.study import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -288,7 +288,7 @@ def test_unreachable_scheduler_is_one_clear_error() -> None:
 def _partitioned_equals_whole(config_path: Path, split: str) -> None:
     config = load_config(config_path)
     study = load_study(config)
-    measurer = _Measurer(study)
+    measurer = Measurer(study)
     measurer.plan(measurer.planned(config))
     entries = [e for e in measurer.pending(config) if on_workers(REGISTRY[e[2].kind])]
     assert {e[2].kind for e in entries} >= {"airspace", "distance", "network_time", "raster_zonal"}
