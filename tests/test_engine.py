@@ -251,6 +251,18 @@ def test_engine_options_refuse_what_cannot_apply(kwargs: dict, fragment: str) ->
         EngineOptions(**kwargs)
 
 
+def test_a_missing_dask_is_named_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name)
+    )
+    with pytest.raises(ConfigError, match=r"pip install 'siteselect\[dask\]'"):
+        EngineOptions("dask").require()
+    EngineOptions("local").require()  # the local engine needs nothing more
+
+
 def test_partition_count_defaults() -> None:
     dask = EngineOptions("dask")
     assert dask.partition_count(363, 2) == 4  # two per worker

@@ -143,6 +143,7 @@ def run_command(
 
     quiet = ctx.obj["quiet"]
     engine_options = EngineOptions(engine, scheduler, workers, partitions)  # type: ignore[arg-type]
+    engine_options.require()
     if engine_options.distributed and not ctx.obj.get("debug"):
         # Dask's scheduler and workers log every connection at INFO: the console shows
         # siteselect's steps, and Dask's warnings (read when distributed is imported)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from typing import Literal
 
@@ -66,6 +67,14 @@ class EngineOptions:
             raise ConfigError(
                 "--workers: sets the size of the local cluster; with --scheduler the "
                 "cluster's own workers are used"
+            )
+
+    def require(self) -> None:
+        """Raise now (before any work) when the engine's package is not installed."""
+        if self.distributed and importlib.util.find_spec("distributed") is None:
+            raise ConfigError(
+                "--engine dask: Dask (dask.distributed) is not installed; install it with: "
+                "pip install 'siteselect[dask]'"
             )
 
     @property
