@@ -95,6 +95,7 @@ class Measurer:
         """
         entries = [e for e in self.pending(config) if on_workers(REGISTRY[e[2].kind])]
         if not entries:
+            logger.info("dask: nothing to measure on the cluster (criteria cache); none started")
             return []
         for section, name, spec in entries:
             with named_entry(config, section, name):
