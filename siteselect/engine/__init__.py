@@ -21,10 +21,13 @@ cluster:
 
 Kinds with a ``plan`` (accessibility and competition: their values come out of
 the shared demand searches, whose results are per candidate) are read on the
-client after the searches. Every other kind must give each candidate a value
-that depends on that candidate and the shared inputs only (see
-:mod:`siteselect.criteria.base`); the test suite checks that the two engines
-write the same ``sites.csv``, byte for byte.
+client after the searches, and so are kinds registered ``partitioned=False``
+(``attribute``, a column read). Every other kind must give each candidate a
+value that depends on that candidate and the shared inputs only (see
+:mod:`siteselect.criteria.base`); what needs every candidate at once is the
+measurement's ``finish``, which the pipeline runs on the merged result. The
+test suite checks that the two engines write the same ``sites.csv``, byte for
+byte.
 """
 
 from __future__ import annotations
