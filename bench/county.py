@@ -228,11 +228,9 @@ def prepare_graphs(scenario: Scenario, cold: bool, baseline: bool) -> dict[str, 
 def _clear_criteria_cache(scenario: Scenario) -> None:
     """Remove the scenario's criteria cache: every measured run measures everything."""
     from siteselect.config import load_config
-    from siteselect.criteria.cache import default_dir
+    from siteselect.criteria.cache import CriteriaCache
 
-    config = load_config(scenario.config)
-    folder = config.cache.dir if config.cache.dir is not None else default_dir(config)
-    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(CriteriaCache(load_config(scenario.config)).folder, ignore_errors=True)
 
 
 def run_product(scenario: Scenario, repeat: int, engine: list[str] | None = None) -> MeasuredRun:

@@ -110,10 +110,8 @@ def simulate_partition(
 
 
 def prepare_client(config_path: Path) -> tuple[Any, list[Any], dict[str, float]]:
-    """The study shell and the entries the workers measure, with what it took on the client."""
+    """The study shell and the entries the workers measure, prepared as the engine does."""
     from siteselect.config import load_config
-    from siteselect.criteria.base import REGISTRY
-    from siteselect.engine.cluster import on_workers
     from siteselect.engine.worker import shell_of
     from siteselect.measuring import Measurer
     from siteselect.study import load_study
@@ -121,42 +119,27 @@ def prepare_client(config_path: Path) -> tuple[Any, list[Any], dict[str, float]]
     times: dict[str, float] = {}
     start = time.perf_counter()
     config = load_config(config_path)
-    study = load_study(config)
-    measurer = Measurer(study)
-    entries = [e for e in measurer.pending(config) if on_workers(REGISTRY[e[2].kind])]
+    measurer = Measurer(load_study(config))
+    entries = measurer.workers_entries(config)
     times["load seed study"] = time.perf_counter() - start
     start = time.perf_counter()
-    for _, _, spec in entries:
-        for layer in spec.layer_names():
-            if not study.layer_spec(layer).is_raster:
-                study.vector(layer)
-        if spec.uses_network():
-            study.road_graph()
-        prepare = REGISTRY[spec.kind].prepare
-        if prepare is not None:
-            prepare(spec, study)
+    measurer.prepare_shared(config, entries)
     times["graph-wide work (prepare)"] = time.perf_counter() - start
-    return shell_of(study), entries, times
+    return shell_of(measurer.study), entries, times
 
 
 def rank_globally(values: list[np.ndarray], entries: list[Any]) -> dict[str, Any]:
     """Constraints and scores over every candidate (the product's scoring), top 10."""
     from siteselect.criteria.base import Measurement
-    from siteselect.decision.scoring import WeightedCriterion, score_table
+    from siteselect.decision.scoring import WeightedCriterion, constraint_failures, score_table
 
     n = len(values[0])
     failed = np.zeros(n, dtype=bool)
     weighted = []
     for (section, name, spec), column in zip(entries, values, strict=True):
         measured = Measurement(values=column.astype(np.float64), unit="", label=name)
-        if section == "constraints":
-            lower, upper = spec.bounds()
-            with np.errstate(invalid="ignore"):
-                failed |= np.isnan(measured.values)
-                if lower is not None:
-                    failed |= measured.values < lower
-                if upper is not None:
-                    failed |= measured.values > upper
+        if section == "constraints":  # out of bounds, or missing (excluded too)
+            failed |= constraint_failures(measured, *spec.bounds()) | np.isnan(measured.values)
         else:
             weighted.append(WeightedCriterion(name, measured, spec.transform, spec.weight))
     scores = score_table(weighted, n)["total_score"].to_numpy()
@@ -193,55 +176,45 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     shell, entries, client_s = prepare_client(seed.config)
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
-    import logging
+    from distributed import as_completed
 
-    from distributed import Client, LocalCluster, as_completed
+    from siteselect.engine import EngineOptions
+    from siteselect.engine.cluster import connected
 
-    cluster = LocalCluster(
-        n_workers=args.workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        silence_logs=logging.CRITICAL,
-    )
-    client = Client(cluster, set_as_default=False)
-    start = time.perf_counter()
-    shell_future = client.scatter(shell, broadcast=True, hash=False)
-    client_s["broadcast"] = time.perf_counter() - start
     values = [np.empty(total, dtype=np.float32) for _ in entries]
     records: list[dict[str, Any]] = []
-    pending = list(range(count))
-    in_flight = 2 * args.workers
+    with connected(EngineOptions("dask", workers=args.workers)) as client:
+        start = time.perf_counter()
+        shell_future = client.scatter(shell, broadcast=True, hash=False)
+        client_s["broadcast"] = time.perf_counter() - start
 
-    def submit(index: int) -> Any:
-        return client.submit(
-            simulate_partition, index, shell_future, entries, parcels, county_parcels, size,
-            pure=False,
-        )  # fmt: skip
+        def submit(index: int) -> Any:
+            return client.submit(
+                simulate_partition, index, shell_future, entries, parcels, county_parcels, size,
+                pure=False,
+            )  # fmt: skip
 
-    measuring = time.perf_counter()
-    queue = as_completed([submit(pending.pop(0)) for _ in range(min(in_flight, count))],
-                         loop=client.loop)  # fmt: skip
-    for future in queue:
-        part = future.result()
-        at = part["index"] * size
-        for column, got in zip(values, part.pop("values"), strict=True):
-            column[at : at + len(got)] = got
-        records.append(part)
-        done = len(records)
-        if done % 10 == 0 or done == count:
-            print(
-                f"  {done}/{count} partitions, {time.perf_counter() - measuring:.0f} s", flush=True
-            )
-        if pending:
-            queue.add(submit(pending.pop(0)))
-        future.release()
-    client_s["partitions (wall)"] = time.perf_counter() - measuring
+        measuring = time.perf_counter()
+        window = min(2 * args.workers, count)
+        queue = as_completed([submit(i) for i in range(window)], loop=client.loop)
+        sent = window
+        for future in queue:
+            part = future.result()
+            at = part["index"] * size
+            for column, got in zip(values, part.pop("values"), strict=True):
+                column[at : at + len(got)] = got
+            records.append(part)
+            if len(records) % 10 == 0 or len(records) == count:
+                seconds = time.perf_counter() - measuring
+                print(f"  {len(records)}/{count} partitions, {seconds:.0f} s", flush=True)
+            if sent < count:
+                queue.add(submit(sent))
+                sent += 1
+            future.release()
+        client_s["partitions (wall)"] = time.perf_counter() - measuring
     start = time.perf_counter()
     ranking = rank_globally(values, entries)
     client_s["global scoring and ranking"] = time.perf_counter() - start
-    client.close()
-    cluster.close()
     wall_s = time.perf_counter() - started
 
     measure = [r["measure_s"] for r in records]

@@ -79,6 +79,24 @@ class Measurer:
                     out.append((section, name, spec))
         return out
 
+    def workers_entries(self, config: Config) -> list[tuple[str, str, KindSpec]]:
+        """The entries left that the Dask engine measures on its workers (:func:`on_workers`)."""
+        return [e for e in self.pending(config) if on_workers(REGISTRY[e[2].kind])]
+
+    def prepare_shared(self, config: Config, entries: list[tuple[str, str, KindSpec]]) -> None:
+        """What the partitions of ``entries`` share, done once here to be broadcast: their
+        vector layers, the road graph, each kind's ``prepare``."""
+        for section, name, spec in entries:
+            with named_entry(config, section, name):
+                for layer in spec.layer_names():
+                    if not self.study.layer_spec(layer).is_raster:
+                        self.study.vector(layer)
+                if spec.uses_network():
+                    self.study.road_graph()
+                prepare = REGISTRY[spec.kind].prepare
+                if prepare is not None:
+                    prepare(spec, self.study)
+
     def prefetch(self, config: Config, engine: EngineOptions) -> list[tuple[str, str, KindSpec]]:
         """Measure the entries left on the engine's cluster, partition by partition.
 
@@ -93,20 +111,11 @@ class Measurer:
         list of (section, name, spec)
             The entries measured.
         """
-        entries = [e for e in self.pending(config) if on_workers(REGISTRY[e[2].kind])]
+        entries = self.workers_entries(config)
         if not entries:
             logger.info("dask: nothing to measure on the cluster (criteria cache); none started")
             return []
-        for section, name, spec in entries:
-            with named_entry(config, section, name):
-                for layer in spec.layer_names():
-                    if not self.study.layer_spec(layer).is_raster:
-                        self.study.vector(layer)
-                if spec.uses_network():
-                    self.study.road_graph()
-                prepare = REGISTRY[spec.kind].prepare
-                if prepare is not None:
-                    prepare(spec, self.study)
+        self.prepare_shared(config, entries)
         measurements, diagnostics = measure_on_cluster(self.study, entries, engine)
         for (section, name, spec), measurement, produced in zip(
             entries, measurements, diagnostics, strict=True

@@ -27,7 +27,6 @@ from siteselect.config import load_config
 from siteselect.criteria.base import REGISTRY, Measurement
 from siteselect.criteria.overlay import Overlay
 from siteselect.engine import EngineOptions
-from siteselect.engine.cluster import on_workers
 from siteselect.engine.partitions import (
     hilbert_partitions,
     merge_diagnostics,
@@ -302,7 +301,7 @@ def _partitioned_equals_whole(config_path: Path, split: str) -> None:
     study = load_study(config)
     measurer = Measurer(study)
     measurer.plan(measurer.planned(config))
-    entries = [e for e in measurer.pending(config) if on_workers(REGISTRY[e[2].kind])]
+    entries = measurer.workers_entries(config)
     assert {e[2].kind for e in entries} >= {"airspace", "distance", "network_time", "raster_zonal"}
     whole = [REGISTRY[spec.kind].measure(spec, study) for _, _, spec in entries]
     n = len(study.candidates)

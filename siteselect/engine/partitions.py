@@ -11,6 +11,7 @@ the study's order whatever the partitioning.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -172,19 +173,7 @@ def merge_overlays(parts: list[list[Overlay]]) -> list[Overlay]:
         else:
             wkb = pd.Series(shapely.to_wkb(frame.geometry.to_numpy()), index=frame.index)
             frame = frame[~pd.concat([frame[keys].astype(str), wkb], axis=1).duplicated()]
-        merged.append(
-            Overlay(
-                first.name,
-                first.kind,
-                frame.reset_index(drop=True),
-                first.label_column,
-                first.size_column,
-                first.color,
-                first.show,
-                first.fill,
-                first.group,
-            )
-        )
+        merged.append(dataclasses.replace(first, gdf=frame.reset_index(drop=True)))
     return merged
 
 

@@ -97,8 +97,6 @@ def _graph_for_partitions(graph: RoadGraph) -> RoadGraph:
         graph,
         edges=NotBroadcast("road_graph.edges"),  # type: ignore[arg-type]
         _reverse=None,
-        _trees=dict(graph._trees),
-        _reach=dict(graph._reach),
         contractions={},
     )
 
